@@ -1,0 +1,126 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Load reads the state file at path without locking it, for read-only
+// commands. A missing file yields New() and no error. A file that cannot be
+// read or parsed, or that holds an unknown version, is an error naming the
+// path and the cause; Load never changes the file.
+func Load(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return New(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state %s: %w", path, err)
+	}
+	st, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// Decode parses the bytes of a state file. Numbers inside Asset.Request
+// decode as json.Number, so they re-encode exactly as written. It refuses, rather than guesses
+// about: an empty or truncated file, trailing data, fields this version does
+// not know, a missing or unknown version, a missing lineage, and assets or
+// statistics that are null or inconsistent (see State.Validate).
+func Decode(data []byte) (*State, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("file is empty")
+	}
+	if !json.Valid(data) {
+		return nil, errors.New("not valid JSON (truncated or corrupt)")
+	}
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("cannot read the format version: %w", err)
+	}
+	if head.Version == nil {
+		return nil, errors.New("no \"version\" field: not an xpflow state file")
+	}
+	if *head.Version != Version {
+		return nil, fmt.Errorf("unsupported format version %d (this xpflow reads version %d)", *head.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	st := &State{}
+	if err := dec.Decode(st); err != nil {
+		return nil, fmt.Errorf("not a valid version %d state: %w", Version, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("unexpected data after the state object")
+	}
+	if st.Assets == nil {
+		st.Assets = map[string]*Asset{}
+	}
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Encode returns the bytes of the state file for s: JSON indented by two
+// spaces, map keys sorted, with a trailing newline. A nil Assets map is
+// written as an empty object.
+func Encode(s *State) ([]byte, error) {
+	out := *s
+	if out.Assets == nil {
+		out.Assets = map[string]*Asset{}
+	}
+	data, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding state: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// Validate reports the first inconsistency in s that would make it unsafe
+// to act on: a wrong version, an empty lineage, a null asset or statistic,
+// an asset whose address differs from its key, or an unknown status.
+func (s *State) Validate() error {
+	if s.Version != Version {
+		return fmt.Errorf("unsupported format version %d", s.Version)
+	}
+	if s.Lineage == "" {
+		return errors.New("no lineage")
+	}
+	for addr, a := range s.Assets {
+		if a == nil {
+			return fmt.Errorf("asset %q is null", addr)
+		}
+		if a.Address != addr {
+			return fmt.Errorf("asset %q records address %q", addr, a.Address)
+		}
+		if !a.Status.Valid() {
+			return fmt.Errorf("asset %q has unknown status %q", addr, a.Status)
+		}
+	}
+	for id, m := range s.Models {
+		if m == nil {
+			return fmt.Errorf("model stats %q are null", id)
+		}
+		for k, v := range m.Latency {
+			if v == nil {
+				return fmt.Errorf("model %q latency %q is null", id, k)
+			}
+		}
+		for k, v := range m.Prices {
+			if v == nil {
+				return fmt.Errorf("model %q price %q is null", id, k)
+			}
+		}
+	}
+	return nil
+}
