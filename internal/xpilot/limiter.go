@@ -1,0 +1,304 @@
+package xpilot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
+)
+
+// Window is the span over which the API counts requests per key.
+const Window = time.Minute
+
+// Priority orders waiting requests in a Limiter: a lower value is served
+// first. Within one priority, requests are served first come, first served.
+type Priority int
+
+// Priorities of API calls, highest first.
+const (
+	// PriorityPoll is for polls of running tasks: a due poll must not be
+	// starved by new submits, since its task is already paid for.
+	PriorityPoll Priority = iota
+	// PriorityModels is for the model catalog.
+	PriorityModels
+	// PrioritySubmit is for generate requests.
+	PrioritySubmit
+)
+
+// String names the priority for logs.
+func (p Priority) String() string {
+	switch p {
+	case PriorityPoll:
+		return "poll"
+	case PriorityModels:
+		return "models"
+	case PrioritySubmit:
+		return "submit"
+	}
+	return "priority(" + strconv.Itoa(int(p)) + ")"
+}
+
+type priorityKey struct{}
+
+// WithPriority returns a context that makes the client's calls made with it
+// wait in the Limiter at priority p instead of the call's default.
+func WithPriority(ctx context.Context, p Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+// PriorityFrom returns the priority set by WithPriority, and whether one was
+// set.
+func PriorityFrom(ctx context.Context) (Priority, bool) {
+	p, ok := ctx.Value(priorityKey{}).(Priority)
+	return p, ok
+}
+
+// LimiterStats is a snapshot of a Limiter for progress display.
+type LimiterStats struct {
+	// InWindow is the number of requests granted in the last Window.
+	InWindow int
+	// Waiting is the number of callers blocked in Wait.
+	Waiting int
+	// PausedUntil is when a pause set by Pause ends; zero or past when the
+	// limiter is not paused.
+	PausedUntil time.Time
+}
+
+// Limiter is a sliding-window log: at most perMinute grants in any Window.
+// A short pipeline may send perMinute requests at once; after that a request
+// goes out as soon as the oldest grant leaves the window. Waiting callers are
+// served strictly by priority, then in arrival order. One Limiter belongs to
+// one API key and is shared by every goroutine using that key. The zero
+// value is not usable; call NewLimiter.
+type Limiter struct {
+	perMinute int
+	clock     clock.Clock
+
+	mu          sync.Mutex  // guards every field below
+	grants      []time.Time // grant times inside the window, oldest first
+	queue       []*waiter   // sorted by priority then seq
+	seq         uint64      // arrival counter for FIFO within a priority
+	pausedUntil time.Time
+	timerAt     time.Time     // when the armed wake-up timer fires; zero if none
+	timer       clock.Timer   // the armed wake-up timer; nil if none
+	timerStop   chan struct{} // closed to retire the armed timer's goroutine
+}
+
+type waiter struct {
+	p       Priority
+	seq     uint64
+	ready   chan struct{} // closed when granted
+	granted bool          // guarded by Limiter.mu
+}
+
+// NewLimiter returns a limiter allowing perMinute requests in any Window,
+// timed by c. perMinute <= 0 means no limit (pauses still apply).
+func NewLimiter(perMinute int, c clock.Clock) *Limiter {
+	if c == nil {
+		c = clock.Real()
+	}
+	return &Limiter{perMinute: perMinute, clock: c}
+}
+
+// PerMinute returns the number of requests allowed in any Window.
+func (l *Limiter) PerMinute() int { return l.perMinute }
+
+// Wait blocks until a request of priority p may be sent, or ctx is done. On
+// success the grant is recorded in the window; the caller must then send
+// exactly one request.
+func (l *Limiter) Wait(ctx context.Context, p Priority) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.seq++
+	w := &waiter{p: p, seq: l.seq, ready: make(chan struct{})}
+	l.enqueueLocked(w)
+	l.dispatchLocked()
+	if w.granted {
+		l.mu.Unlock()
+		return nil
+	}
+	l.armLocked()
+	l.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w.granted {
+		// Granted while ctx was being cancelled: the slot is taken and
+		// the caller may use it.
+		return nil
+	}
+	l.removeLocked(w)
+	l.dispatchLocked()
+	l.armLocked()
+	return ctx.Err()
+}
+
+// Pause stops every grant until the given time: a 429 means the key is over
+// its limit, whichever goroutine saw it. A pause never shortens an existing
+// one.
+func (l *Limiter) Pause(until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.pausedUntil) {
+		l.pausedUntil = until
+	}
+	l.dispatchLocked()
+	l.armLocked()
+}
+
+// Stats returns a snapshot of the limiter.
+func (l *Limiter) Stats() LimiterStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruneLocked(l.clock.Now())
+	return LimiterStats{InWindow: len(l.grants), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
+}
+
+func (l *Limiter) enqueueLocked(w *waiter) {
+	i := sort.Search(len(l.queue), func(i int) bool {
+		q := l.queue[i]
+		return q.p > w.p || (q.p == w.p && q.seq > w.seq)
+	})
+	l.queue = append(l.queue, nil)
+	copy(l.queue[i+1:], l.queue[i:])
+	l.queue[i] = w
+}
+
+func (l *Limiter) removeLocked(w *waiter) {
+	for i, q := range l.queue {
+		if q == w {
+			l.queue = append(l.queue[:i], l.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+// pruneLocked drops grants that have left the window: a grant at t occupies
+// the window until t+Window.
+func (l *Limiter) pruneLocked(now time.Time) {
+	cut := 0
+	for cut < len(l.grants) && !l.grants[cut].Add(Window).After(now) {
+		cut++
+	}
+	if cut > 0 {
+		l.grants = append(l.grants[:0], l.grants[cut:]...)
+	}
+}
+
+// dispatchLocked grants waiters at the head of the queue while slots are
+// free now.
+func (l *Limiter) dispatchLocked() {
+	now := l.clock.Now()
+	l.pruneLocked(now)
+	if now.Before(l.pausedUntil) {
+		return
+	}
+	for len(l.queue) > 0 && (l.perMinute <= 0 || len(l.grants) < l.perMinute) {
+		w := l.queue[0]
+		l.queue = l.queue[1:]
+		w.granted = true
+		if l.perMinute > 0 {
+			l.grants = append(l.grants, now)
+		}
+		close(w.ready)
+	}
+}
+
+// nextFreeLocked is when the head waiter can next be granted.
+func (l *Limiter) nextFreeLocked() time.Time {
+	next := l.pausedUntil
+	if l.perMinute > 0 && len(l.grants) >= l.perMinute {
+		// The slot frees when enough of the oldest grants have left.
+		if at := l.grants[len(l.grants)-l.perMinute].Add(Window); at.After(next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// armLocked makes sure one clock timer will wake the limiter when the head
+// waiter can next be granted, and that no timer is armed when nobody waits.
+func (l *Limiter) armLocked() {
+	if len(l.queue) == 0 {
+		l.disarmLocked()
+		return
+	}
+	at := l.nextFreeLocked()
+	if l.timerStop != nil && l.timerAt.Equal(at) {
+		return
+	}
+	l.disarmLocked()
+	stop := make(chan struct{})
+	t := l.clock.NewTimer(at.Sub(l.clock.Now()))
+	l.timerAt, l.timer, l.timerStop = at, t, stop
+	go l.wake(t, stop)
+}
+
+func (l *Limiter) disarmLocked() {
+	if l.timerStop != nil {
+		// Stop synchronously so that a fake clock never sees a stale timer.
+		l.timer.Stop()
+		close(l.timerStop)
+		l.timerStop, l.timer, l.timerAt = nil, nil, time.Time{}
+	}
+}
+
+// wake runs while a timer is armed; when it fires it grants what it can and
+// arms the next timer.
+func (l *Limiter) wake(t clock.Timer, stop chan struct{}) {
+	select {
+	case <-t.C():
+	case <-stop:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.timerStop != stop {
+		return // retired while the timer fired
+	}
+	l.timerStop, l.timer, l.timerAt = nil, nil, time.Time{}
+	l.dispatchLocked()
+	l.armLocked()
+}
+
+// LimiterSet hands out one Limiter per API key, so that every client of a
+// process using the same key shares its limit. Keys are held only as
+// SHA-256 hashes.
+type LimiterSet struct {
+	clock clock.Clock
+
+	mu       sync.Mutex // guards limiters
+	limiters map[string]*Limiter
+}
+
+// NewLimiterSet returns an empty set whose limiters use clock c.
+func NewLimiterSet(c clock.Clock) *LimiterSet {
+	return &LimiterSet{clock: c, limiters: map[string]*Limiter{}}
+}
+
+// For returns the limiter of key, creating it with perMinute on first use.
+// Later calls return the same limiter whatever perMinute they pass.
+func (s *LimiterSet) For(key string, perMinute int) *Limiter {
+	sum := sha256.Sum256([]byte(key))
+	h := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.limiters[h]; ok {
+		return l
+	}
+	l := NewLimiter(perMinute, s.clock)
+	s.limiters[h] = l
+	return l
+}
