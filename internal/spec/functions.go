@@ -1,0 +1,177 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// funcTable is the set of functions available in expressions.
+type funcTable map[string]function.Function
+
+// newFuncTable returns the function table for a spec in dir: the cty
+// standard library under Terraform's names plus file and templatefile,
+// which read paths relative to dir.
+func newFuncTable(dir string) funcTable {
+	t := baseFunctions(dir)
+	t["templatefile"] = templateFileFunc(dir, t)
+	return t
+}
+
+// baseFunctions is every function except templatefile, alphabetised.
+func baseFunctions(dir string) funcTable {
+	return funcTable{
+		"abs":                    stdlib.AbsoluteFunc,
+		"can":                    tryfunc.CanFunc,
+		"ceil":                   stdlib.CeilFunc,
+		"chomp":                  stdlib.ChompFunc,
+		"chunklist":              stdlib.ChunklistFunc,
+		"coalesce":               stdlib.CoalesceFunc,
+		"coalescelist":           stdlib.CoalesceListFunc,
+		"compact":                stdlib.CompactFunc,
+		"concat":                 stdlib.ConcatFunc,
+		"contains":               stdlib.ContainsFunc,
+		"csvdecode":              stdlib.CSVDecodeFunc,
+		"distinct":               stdlib.DistinctFunc,
+		"element":                stdlib.ElementFunc,
+		"file":                   fileFunc(dir),
+		"flatten":                stdlib.FlattenFunc,
+		"floor":                  stdlib.FloorFunc,
+		"format":                 stdlib.FormatFunc,
+		"formatdate":             stdlib.FormatDateFunc,
+		"formatlist":             stdlib.FormatListFunc,
+		"indent":                 stdlib.IndentFunc,
+		"join":                   stdlib.JoinFunc,
+		"jsondecode":             stdlib.JSONDecodeFunc,
+		"jsonencode":             stdlib.JSONEncodeFunc,
+		"keys":                   stdlib.KeysFunc,
+		"length":                 stdlib.LengthFunc,
+		"log":                    stdlib.LogFunc,
+		"lookup":                 stdlib.LookupFunc,
+		"lower":                  stdlib.LowerFunc,
+		"max":                    stdlib.MaxFunc,
+		"merge":                  stdlib.MergeFunc,
+		"min":                    stdlib.MinFunc,
+		"parseint":               stdlib.ParseIntFunc,
+		"pow":                    stdlib.PowFunc,
+		"range":                  stdlib.RangeFunc,
+		"regex":                  stdlib.RegexFunc,
+		"regexall":               stdlib.RegexAllFunc,
+		"replace":                stdlib.ReplaceFunc,
+		"reverse":                stdlib.ReverseListFunc,
+		"setintersection":        stdlib.SetIntersectionFunc,
+		"setproduct":             stdlib.SetProductFunc,
+		"setsubtract":            stdlib.SetSubtractFunc,
+		"setsymmetricdifference": stdlib.SetSymmetricDifferenceFunc,
+		"setunion":               stdlib.SetUnionFunc,
+		"signum":                 stdlib.SignumFunc,
+		"slice":                  stdlib.SliceFunc,
+		"sort":                   stdlib.SortFunc,
+		"split":                  stdlib.SplitFunc,
+		"strlen":                 stdlib.StrlenFunc,
+		"strrev":                 stdlib.ReverseFunc,
+		"substr":                 stdlib.SubstrFunc,
+		"timeadd":                stdlib.TimeAddFunc,
+		"title":                  stdlib.TitleFunc,
+		"tobool":                 stdlib.MakeToFunc(cty.Bool),
+		"tolist":                 stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":                  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"tonumber":               stdlib.MakeToFunc(cty.Number),
+		"toset":                  stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"tostring":               stdlib.MakeToFunc(cty.String),
+		"trim":                   stdlib.TrimFunc,
+		"trimprefix":             stdlib.TrimPrefixFunc,
+		"trimspace":              stdlib.TrimSpaceFunc,
+		"trimsuffix":             stdlib.TrimSuffixFunc,
+		"try":                    tryfunc.TryFunc,
+		"upper":                  stdlib.UpperFunc,
+		"values":                 stdlib.ValuesFunc,
+		"zipmap":                 stdlib.ZipmapFunc,
+	}
+}
+
+// readSpecFile reads path (relative to dir) as UTF-8 text.
+func readSpecFile(dir, path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if !utf8.Valid(src) {
+		return "", fmt.Errorf("%s is not valid UTF-8 text", path)
+	}
+	return string(src), nil
+}
+
+// fileFunc is file(path): the contents of a file relative to the spec directory.
+func fileFunc(dir string) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			s, err := readSpecFile(dir, args[0].AsString())
+			if err != nil {
+				return cty.UnknownVal(cty.String), err
+			}
+			return cty.StringVal(s), nil
+		},
+	})
+}
+
+// templateFileFunc is templatefile(path, vars): an HCL template rendered with
+// vars and every function of funcs except templatefile itself.
+func templateFileFunc(dir string, funcs funcTable) function.Function {
+	inner := map[string]function.Function{}
+	for name, f := range funcs {
+		inner[name] = f
+	}
+	render := func(args []cty.Value) (cty.Value, error) {
+		src, err := readSpecFile(dir, args[0].AsString())
+		if err != nil {
+			return cty.DynamicVal, err
+		}
+		expr, diags := hclsyntax.ParseTemplate([]byte(src), args[0].AsString(), hcl.InitialPos)
+		if diags.HasErrors() {
+			return cty.DynamicVal, fmt.Errorf("parse template %s: %w", args[0].AsString(), diags)
+		}
+		vars := args[1]
+		if !vars.Type().IsObjectType() && !vars.Type().IsMapType() {
+			return cty.DynamicVal, function.NewArgErrorf(1, "template variables must be an object or a map")
+		}
+		ctx := &hcl.EvalContext{Variables: vars.AsValueMap(), Functions: inner}
+		for _, trav := range expr.Variables() {
+			if _, ok := ctx.Variables[trav.RootName()]; !ok {
+				return cty.DynamicVal, function.NewArgErrorf(1, "template %s uses %q, which is not in the variables given", args[0].AsString(), trav.RootName())
+			}
+		}
+		val, diags := expr.Value(ctx)
+		if diags.HasErrors() {
+			return cty.DynamicVal, fmt.Errorf("render template %s: %w", args[0].AsString(), diags)
+		}
+		return val, nil
+	}
+	return function.New(&function.Spec{
+		Params: []function.Parameter{
+			{Name: "path", Type: cty.String},
+			{Name: "vars", Type: cty.DynamicPseudoType},
+		},
+		Type: func(args []cty.Value) (cty.Type, error) {
+			if !args[0].IsKnown() || !args[1].IsWhollyKnown() {
+				return cty.DynamicPseudoType, nil
+			}
+			val, err := render(args)
+			return val.Type(), err
+		},
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) { return render(args) },
+	})
+}

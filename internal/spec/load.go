@@ -1,0 +1,121 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FileSuffix is the suffix of spec files.
+const FileSuffix = ".xp.hcl"
+
+// VarsFileName is the variables file auto-loaded from the spec directory.
+const VarsFileName = "xpflow.vars.hcl"
+
+// Load reads every *.xp.hcl file of dir (or the single file when path is a file), decodes and
+// validates it. An empty directory (no *.xp.hcl) is an error diagnostic naming the directory. An
+// unreadable file is an error naming it. Returns the spec (possibly partial) and diagnostics.
+func Load(path string, opts LoadOptions) (*Spec, hcl.Diagnostics) {
+	s := &Spec{
+		Files:       map[string]*hcl.File{},
+		Variables:   map[string]*Variable{},
+		Locals:      map[string]cty.Value{},
+		assetByAddr: map[string]*Asset{},
+		localExprs:  map[string]*hcl.Attribute{},
+	}
+	dir, names, diags := listFiles(path)
+	s.Dir = dir
+	s.Settings.OutputDir = filepath.Join(dir, "out")
+	s.functions = newFuncTable(dir)
+	if diags.HasErrors() {
+		return s, diags
+	}
+	var bodies []hcl.Body
+	for _, name := range names {
+		f, fdiags := parseFile(name)
+		diags = append(diags, fdiags...)
+		if f == nil {
+			continue
+		}
+		s.Files[name] = f
+		bodies = append(bodies, f.Body)
+	}
+	var tops []*topBlocks
+	for _, b := range bodies {
+		t, tdiags := s.decodeBody(b)
+		diags = append(diags, tdiags...)
+		tops = append(tops, t)
+	}
+	diags = append(diags, s.resolveVariables(dir, opts)...)
+	diags = append(diags, s.evalLocals()...)
+	for _, t := range tops {
+		diags = append(diags, s.evalSettings(t)...)
+	}
+	diags = append(diags, s.Validate()...)
+	return s, diags
+}
+
+// listFiles returns the spec directory (absolute) and the spec file names to read.
+func listFiles(path string) (string, []string, hcl.Diagnostics) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return absDir(path), nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read spec",
+			Detail:   fmt.Sprintf("Cannot read %s: %s.", path, err),
+		}}
+	}
+	if !info.IsDir() {
+		return absDir(filepath.Dir(path)), []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return absDir(path), nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read spec directory",
+			Detail:   fmt.Sprintf("Cannot list %s: %s.", path, err),
+		}}
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), FileSuffix) {
+			names = append(names, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return absDir(path), nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No spec files",
+			Detail:   fmt.Sprintf("The directory %s contains no *%s files.", path, FileSuffix),
+		}}
+	}
+	return absDir(path), names, nil
+}
+
+func absDir(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// parseFile reads and parses one spec file.
+func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read spec file",
+			Detail:   fmt.Sprintf("Cannot read %s: %s.", name, err),
+			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+		}}
+	}
+	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+}
