@@ -131,12 +131,14 @@ func decodeVariableBlock(block *hcl.Block) (*Variable, hcl.Diagnostics) {
 	if attr, ok := content.Attributes["default"]; ok {
 		val, more := attr.Expr.Value(nil)
 		diags = append(diags, more...)
+		v.badDefault = more.HasErrors()
 		if !more.HasErrors() {
 			if defaults != nil {
 				val = defaults.Apply(val)
 			}
 			conv, err := convert.Convert(val, v.Type)
 			if err != nil {
+				v.badDefault = true
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Invalid default value for variable",
@@ -243,7 +245,7 @@ func duplicateDiag(what, name string, first, again hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + what,
-		Detail:   fmt.Sprintf("A %s was already declared at %s; each must be declared once.", label, first),
+		Detail:   fmt.Sprintf("The %s was already declared at %s; names must be unique.", label, first),
 		Subject:  again.Ptr(),
 	}
 }

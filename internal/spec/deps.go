@@ -80,6 +80,9 @@ func (s *Spec) BlockDeps() (map[string][]Ref, hcl.Diagnostics) {
 						fmt.Sprintf("A reference to a %s asset must be followed by its name, such as %s.NAME.", trav.RootName(), trav.RootName()))...)
 					continue
 				}
+				if s.assetByAddr[ref.Addr()] == nil {
+					s.markBad(e)
+				}
 				add(ref)
 			}
 		}
@@ -96,11 +99,19 @@ func (s *Spec) BlockDeps() (map[string][]Ref, hcl.Diagnostics) {
 		}
 		for _, trav := range o.Value.Variables() {
 			if ref, ok := refFromTraversal(trav); ok && s.assetByAddr[ref.Addr()] == nil {
+				s.markBad(o.Value)
 				diags = append(diags, s.undeclaredAsset(ref))
 			}
 		}
 	}
 	return out, diags
+}
+
+// markBad records an expression whose errors are already reported.
+func (s *Spec) markBad(e hcl.Expression) {
+	if s.badExprs != nil {
+		s.badExprs[e] = true
+	}
 }
 
 func (s *Spec) undeclaredAsset(ref Ref) *hcl.Diagnostic {

@@ -19,8 +19,8 @@ type evalPlan struct {
 // blockRefs is how an asset's parameters refer to one asset block.
 type blockRefs struct {
 	addr  string
-	whole bool       // the block value is used as a whole (or keys are dynamic)
-	keys  []keyRef   // KIND.NAME[KEY] references, when not whole
+	whole bool     // the block value is used as a whole (or keys are dynamic)
+	keys  []keyRef // KIND.NAME[KEY] references, when not whole
 	state *blockState
 }
 
@@ -146,6 +146,9 @@ func (sc *Scope) Eval(inst *Instance) (map[string]cty.Value, []string, hcl.Diagn
 	depSet := map[string]bool{}
 	marked := map[string]bool{} // block addrs whose marks survived
 	for _, name := range a.sortedParamNames() {
+		if sc.spec.badExprs[a.Params[name].Expr] {
+			continue // Load reported its errors
+		}
 		v, more := sc.evalParam(inst, a.Params[name], ctx)
 		diags = append(diags, more...)
 		if v == cty.NilVal {

@@ -36,9 +36,8 @@ func (s *Spec) Expand() ([]*Instance, hcl.Diagnostics) {
 
 // evalMeta evaluates a for_each or count expression.
 func (s *Spec) evalMeta(ctx *hcl.EvalContext, a *Asset, expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
-	diags := s.checkRefs(expr, refContext{what: a.Addr(), meta: true})
-	if diags.HasErrors() {
-		return cty.NilVal, diags
+	if s.badExprs[expr] {
+		return cty.NilVal, nil // Load reported its errors
 	}
 	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {

@@ -28,6 +28,7 @@ func Load(path string, opts LoadOptions) (*Spec, hcl.Diagnostics) {
 		Locals:      map[string]cty.Value{},
 		assetByAddr: map[string]*Asset{},
 		localExprs:  map[string]*hcl.Attribute{},
+		badExprs:    map[hcl.Expression]bool{},
 	}
 	dir, names, diags := listFiles(path)
 	s.Dir = dir

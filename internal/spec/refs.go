@@ -29,6 +29,9 @@ func (s *Spec) checkRefs(expr hcl.Expression, rc refContext) hcl.Diagnostics {
 		diags = append(diags, s.checkTraversal(trav, rc)...)
 	}
 	diags = append(diags, s.checkAssetAttrs(expr)...)
+	if diags.HasErrors() && s.badExprs != nil {
+		s.badExprs[expr] = true
+	}
 	return diags
 }
 

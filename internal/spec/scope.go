@@ -243,7 +243,8 @@ func (sc *Scope) Outputs() (map[string]cty.Value, hcl.Diagnostics) {
 	out := map[string]cty.Value{}
 	var diags hcl.Diagnostics
 	for _, o := range sc.spec.Outputs {
-		if o.Value == nil {
+		if o.Value == nil || sc.spec.badExprs[o.Value] {
+			out[o.Name] = cty.DynamicVal
 			continue
 		}
 		v, more := o.Value.Value(ctx)

@@ -46,6 +46,9 @@ type Spec struct {
 	assetByAddr map[string]*Asset
 	localExprs  map[string]*hcl.Attribute
 	functions   funcTable
+	// badExprs holds expressions whose references Load already reported as
+	// errors; Expand, Eval and Outputs skip them instead of reporting again.
+	badExprs map[hcl.Expression]bool
 }
 
 // Settings is the optional xpflow block.
@@ -71,6 +74,8 @@ type Variable struct {
 	Sensitive   bool
 	Value       cty.Value
 	DeclRange   hcl.Range
+
+	badDefault bool // a default was given but is invalid (already reported)
 }
 
 // Output is an output block; its value is evaluated by Scope.Outputs.

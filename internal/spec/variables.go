@@ -44,6 +44,10 @@ func (s *Spec) resolveVariables(dir string, opts LoadOptions) hcl.Diagnostics {
 		v := s.Variables[name]
 		got, ok := set[name]
 		if !ok {
+			if v.badDefault {
+				v.Value = cty.UnknownVal(v.Type)
+				continue
+			}
 			if v.Default == cty.NilVal {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

@@ -1,0 +1,3 @@
+text "a" {
+  prompt = uppr("x") # ERROR: Call to unknown function
+}

@@ -1,0 +1,5 @@
+text "hook" { prompt = "p" }
+image "hero" {
+  model  = "m"
+  prompt = text.hook.url # ERROR: Unsupported attribute
+}

@@ -1,0 +1,4 @@
+text "hook" {
+  count  = 2
+  prompt = "n${count.indx}" # ERROR: Invalid "count" attribute
+}

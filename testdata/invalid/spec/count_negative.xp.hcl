@@ -1,0 +1,4 @@
+text "hook" {
+  count  = -1 # ERROR: Invalid count argument
+  prompt = "p"
+}

@@ -1,0 +1,2 @@
+text "a" { prompt = "x" }
+text "a" { prompt = "y" } # ERROR: Duplicate asset

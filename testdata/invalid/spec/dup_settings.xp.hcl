@@ -1,0 +1,2 @@
+xpflow {}
+xpflow {} # ERROR: Duplicate xpflow block

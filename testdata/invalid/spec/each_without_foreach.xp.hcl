@@ -1,0 +1,3 @@
+text "hook" {
+  prompt = each.value # ERROR: Invalid "each" reference
+}

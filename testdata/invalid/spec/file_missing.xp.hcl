@@ -1,0 +1,3 @@
+text "a" {
+  prompt = file("no-such-file.txt") # ERROR: Error in function call
+}

@@ -1,0 +1,3 @@
+text "1bad" { # ERROR: Invalid name
+  prompt = "p"
+}

@@ -1,0 +1,4 @@
+text "a" { prompt = "p" }
+locals {
+  x = text.a.content # ERROR: Invalid reference in local value
+}

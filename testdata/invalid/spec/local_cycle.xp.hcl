@@ -1,0 +1,5 @@
+locals {
+  a = local.b # ERROR: Cycle among local values
+  b = local.c
+  c = local.a
+}

@@ -1,0 +1,3 @@
+image "hero" { # ERROR: Missing required argument
+  prompt = "p"
+}

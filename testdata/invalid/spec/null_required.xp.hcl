@@ -1,0 +1,3 @@
+text "a" {
+  prompt = null # ERROR: Missing required argument
+}

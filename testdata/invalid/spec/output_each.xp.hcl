@@ -1,0 +1,3 @@
+output "o" {
+  value = each.key # ERROR: Invalid "each" reference
+}

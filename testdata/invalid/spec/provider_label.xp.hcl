@@ -1,0 +1,2 @@
+provider "openai" { # ERROR: Unsupported provider
+}

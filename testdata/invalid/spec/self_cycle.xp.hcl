@@ -1,0 +1,3 @@
+text "c" {
+  prompt = text.c.content # ERROR: Dependency cycle: text.c -> text.c
+}

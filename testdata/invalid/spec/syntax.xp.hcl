@@ -1,0 +1,4 @@
+text "a" {
+  prompt = "ok"
+  = "no name" # ERROR: Argument or block definition required
+}

@@ -1,0 +1,3 @@
+text "a" {
+  prompt = "unterminated # ERROR: Unterminated template string
+}

@@ -1,0 +1,4 @@
+text "a" { prompt = "p" }
+text "b" {
+  prompt = text.a["x"].content # ERROR: Unexpected instance key
+}

@@ -1,0 +1,5 @@
+text "hook" { prompt = "x" }
+image "hero" {
+  model  = "m"
+  prompt = text.hok.content # ERROR: Reference to undeclared asset
+}

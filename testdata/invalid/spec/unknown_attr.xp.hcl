@@ -1,0 +1,4 @@
+text "a" {
+  prompt = "hi"
+  promtp = "typo" # ERROR: Unsupported argument
+}

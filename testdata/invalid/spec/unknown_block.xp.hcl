@@ -1,0 +1,3 @@
+audio "a" { # ERROR: Unsupported block type
+  prompt = "hi"
+}

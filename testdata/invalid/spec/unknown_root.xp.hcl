@@ -1,0 +1,3 @@
+text "a" {
+  prompt = vr.x # ERROR: Unknown reference
+}

@@ -1,0 +1,4 @@
+variable "n" {
+  type    = number
+  default = "lots" # ERROR: Invalid default value for variable
+}

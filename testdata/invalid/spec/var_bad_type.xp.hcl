@@ -1,0 +1,4 @@
+variable "n" {
+  type    = numbr # ERROR: Invalid type specification
+  default = 1
+}

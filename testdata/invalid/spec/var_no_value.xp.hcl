@@ -1,0 +1,3 @@
+variable "need" { # ERROR: No value for required variable
+  type = string
+}

@@ -1,0 +1,5 @@
+video "v" {
+  model          = "m"
+  prompt         = "p"
+  generate_audio = "loud" # ERROR: Incorrect attribute value type
+}
