@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -141,4 +142,14 @@ func (h *harness) sendRaw(method, path, key, contentType, body string) reply {
 		h.t.Fatalf("read body: %v", err)
 	}
 	return reply{resp.StatusCode, resp.Header, out}
+}
+
+// cdnPath returns the path of an output URL on this simulator.
+func cdnPath(t *testing.T, u string) string {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Path == "" {
+		t.Fatalf("output URL %q: %v", u, err)
+	}
+	return parsed.Path
 }
