@@ -53,7 +53,7 @@ func baseFunctions(dir string) funcTable {
 		"jsondecode":             stdlib.JSONDecodeFunc,
 		"jsonencode":             stdlib.JSONEncodeFunc,
 		"keys":                   stdlib.KeysFunc,
-		"length":                 stdlib.LengthFunc,
+		"length":                 lengthFunc,
 		"log":                    stdlib.LogFunc,
 		"lookup":                 stdlib.LookupFunc,
 		"lower":                  stdlib.LowerFunc,
@@ -175,3 +175,26 @@ func templateFileFunc(dir string, funcs funcTable) function.Function {
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) { return render(args) },
 	})
 }
+
+// lengthFunc is Terraform's length: the number of elements of a collection,
+// tuple or object, or the number of characters of a string. (The cty
+// LengthFunc rejects objects, which is what a for_each asset block is.)
+var lengthFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true}},
+	Type:   function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v := args[0]
+		ty := v.Type()
+		switch {
+		case ty == cty.String:
+			return stdlib.Strlen(v)
+		case ty.IsObjectType():
+			return cty.NumberIntVal(int64(len(ty.AttributeTypes()))), nil
+		case ty.IsTupleType():
+			return cty.NumberIntVal(int64(len(ty.TupleElementTypes()))), nil
+		case ty.IsCollectionType():
+			return v.Length(), nil
+		}
+		return cty.UnknownVal(cty.Number), function.NewArgErrorf(0, "argument must be a string, a collection or a structural type")
+	},
+})
