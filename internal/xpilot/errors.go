@@ -103,15 +103,18 @@ func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrUnknownOutcome) true.
 func (e *UnknownOutcomeError) Is(target error) bool { return target == ErrUnknownOutcome }
 
-// scrubbedError replaces the message of an error that may contain the key
-// while keeping it in the chain for errors.Is (context errors, net errors).
+// scrubbedError replaces the message of an error that contained the key.
+// It does not unwrap, so that no caller can reach the original message, but
+// errors.Is still sees through it (context.Canceled, net errors).
 type scrubbedError struct {
 	msg string
 	err error
 }
 
 func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+
+// Is reports whether the scrubbed error matches target.
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
 
 // redacted replaces the key wherever it appears in text the client produces.
 const redacted = "[REDACTED]"
