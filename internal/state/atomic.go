@@ -18,6 +18,8 @@ type writeHooks struct {
 	// afterTemp is called with the temporary file's name once it is
 	// created; a non-nil error aborts the write at that point.
 	afterTemp func(tmp string) error
+	// syncDir, if set, replaces the directory sync.
+	syncDir func(dir string) error
 }
 
 // WriteFileAtomic writes data to path so that a reader, or a crash, sees
@@ -69,7 +71,11 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode, hooks *writeHoo
 		return fmt.Errorf("replacing %s: %w", path, err)
 	}
 	renamed = true
-	if err := syncDir(dir); err != nil {
+	sync := syncDir
+	if hooks != nil && hooks.syncDir != nil {
+		sync = hooks.syncDir
+	}
+	if err := sync(dir); err != nil {
 		return fmt.Errorf("%w %s after replacing %s: %w", errDirSync, dir, path, err)
 	}
 	return nil

@@ -131,7 +131,11 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 			checkRefused(t, path, st, err, tc.wantErr)
 			checkBytes(t, path, tc.data)
 			// The lock must be released after a refused Open.
-			if _, err := Open(path); errors.As(err, new(*LockedError)) {
+			again, err := Open(path)
+			if again != nil {
+				again.Close()
+			}
+			if errors.As(err, new(*LockedError)) {
 				t.Errorf("second Open after refused Open: %v; want the lock released", err)
 			}
 		})

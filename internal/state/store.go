@@ -106,7 +106,7 @@ func (s *Store) Update(fn func(*State) error) error {
 			// The new state is in place; later writes must build on it.
 			s.state = durable
 		}
-		return fmt.Errorf("writing state: %w", err)
+		return fmt.Errorf("writing state %s: %w", s.path, err)
 	}
 	s.state = durable
 	return nil
