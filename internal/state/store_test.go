@@ -461,5 +461,3 @@ func TestWriteFileAtomicMissingDirectory(t *testing.T) {
 		t.Errorf("WriteFileAtomic into a missing directory = %v, want an error naming %s", err, path)
 	}
 }
-
-
