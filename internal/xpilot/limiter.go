@@ -75,14 +75,19 @@ type LimiterStats struct {
 // served strictly by priority, then in arrival order. One Limiter belongs to
 // one API key and is shared by every goroutine using that key. The zero
 // value is not usable; call NewLimiter.
+//
+// The server stamps a request when it arrives, which is some time after the
+// grant. So that the two windows agree despite that delay, the client holds
+// a grant open while its request is in flight and dates it from the moment
+// the answer came back (see acquire); an open grant never leaves the window.
 type Limiter struct {
 	perMinute int
 	clock     clock.Clock
 
-	mu          sync.Mutex  // guards every field below
-	grants      []time.Time // grant times inside the window, oldest first
-	queue       []*waiter   // sorted by priority then seq
-	seq         uint64      // arrival counter for FIFO within a priority
+	mu          sync.Mutex // guards every field below
+	grants      []*grant   // grants inside the window, in no particular order
+	queue       []*waiter  // sorted by priority then seq
+	seq         uint64     // arrival counter for FIFO within a priority
 	pausedUntil time.Time
 	timerAt     time.Time     // when the armed wake-up timer fires; zero if none
 	timer       clock.Timer   // the armed wake-up timer; nil if none
@@ -90,10 +95,18 @@ type Limiter struct {
 }
 
 type waiter struct {
-	p       Priority
-	seq     uint64
-	ready   chan struct{} // closed when granted
-	granted bool          // guarded by Limiter.mu
+	p     Priority
+	seq   uint64
+	open  bool          // hold the grant open until release
+	ready chan struct{} // closed when granted
+	grant *grant        // set when granted; guarded by Limiter.mu
+}
+
+// grant is one slot of the window. It leaves the window Window after at,
+// unless it is open (its request is still in flight).
+type grant struct {
+	at   time.Time // guarded by Limiter.mu
+	open bool      // guarded by Limiter.mu
 }
 
 // NewLimiter returns a limiter allowing perMinute requests in any Window,
@@ -112,37 +125,59 @@ func (l *Limiter) PerMinute() int { return l.perMinute }
 // success the grant is recorded in the window; the caller must then send
 // exactly one request.
 func (l *Limiter) Wait(ctx context.Context, p Priority) error {
+	_, err := l.acquire(ctx, p, false)
+	return err
+}
+
+// acquire waits like Wait. With open, the grant stays in the window until
+// release is called with it, and is then dated from that moment.
+func (l *Limiter) acquire(ctx context.Context, p Priority, open bool) (*grant, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	l.mu.Lock()
 	l.seq++
-	w := &waiter{p: p, seq: l.seq, ready: make(chan struct{})}
+	w := &waiter{p: p, seq: l.seq, open: open, ready: make(chan struct{})}
 	l.enqueueLocked(w)
 	l.dispatchLocked()
-	if w.granted {
+	if w.grant != nil {
 		l.mu.Unlock()
-		return nil
+		return w.grant, nil
 	}
 	l.armLocked()
 	l.mu.Unlock()
 
 	select {
 	case <-w.ready:
-		return nil
+		return w.grant, nil
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w.granted {
+	if w.grant != nil {
 		// Granted while ctx was being cancelled: the slot is taken and
 		// the caller may use it.
-		return nil
+		return w.grant, nil
 	}
 	l.removeLocked(w)
 	l.dispatchLocked()
 	l.armLocked()
-	return ctx.Err()
+	return nil, ctx.Err()
+}
+
+// release closes an open grant: it now leaves the window Window from now.
+func (l *Limiter) release(g *grant) {
+	if g == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !g.open {
+		return
+	}
+	g.open, g.at = false, l.clock.Now()
+	l.dispatchLocked()
+	l.armLocked()
 }
 
 // Pause stops every grant until the given time: a 429 means the key is over
@@ -185,16 +220,17 @@ func (l *Limiter) removeLocked(w *waiter) {
 	}
 }
 
-// pruneLocked drops grants that have left the window: a grant at t occupies
-// the window until t+Window.
+// pruneLocked drops grants that have left the window: a closed grant at t
+// occupies the window until t+Window.
 func (l *Limiter) pruneLocked(now time.Time) {
-	cut := 0
-	for cut < len(l.grants) && !l.grants[cut].Add(Window).After(now) {
-		cut++
+	keep := l.grants[:0]
+	for _, g := range l.grants {
+		if g.open || g.at.Add(Window).After(now) {
+			keep = append(keep, g)
+		}
 	}
-	if cut > 0 {
-		l.grants = append(l.grants[:0], l.grants[cut:]...)
-	}
+	clear(l.grants[len(keep):])
+	l.grants = keep
 }
 
 // dispatchLocked grants waiters at the head of the queue while slots are
@@ -208,24 +244,37 @@ func (l *Limiter) dispatchLocked() {
 	for len(l.queue) > 0 && (l.perMinute <= 0 || len(l.grants) < l.perMinute) {
 		w := l.queue[0]
 		l.queue = l.queue[1:]
-		w.granted = true
+		w.grant = &grant{at: now, open: w.open}
 		if l.perMinute > 0 {
-			l.grants = append(l.grants, now)
+			l.grants = append(l.grants, w.grant)
 		}
 		close(w.ready)
 	}
 }
 
-// nextFreeLocked is when the head waiter can next be granted.
-func (l *Limiter) nextFreeLocked() time.Time {
-	next := l.pausedUntil
-	if l.perMinute > 0 && len(l.grants) >= l.perMinute {
-		// The slot frees when enough of the oldest grants have left.
-		if at := l.grants[len(l.grants)-l.perMinute].Add(Window); at.After(next) {
-			next = at
+// nextFreeLocked is when the head waiter can next be granted; ok is false
+// when that waits on open grants being released rather than on the clock.
+func (l *Limiter) nextFreeLocked() (next time.Time, ok bool) {
+	next = l.pausedUntil
+	if l.perMinute <= 0 || len(l.grants) < l.perMinute {
+		return next, true
+	}
+	// A slot frees when need closed grants have left the window.
+	need := len(l.grants) - l.perMinute + 1
+	var closed []time.Time
+	for _, g := range l.grants {
+		if !g.open {
+			closed = append(closed, g.at)
 		}
 	}
-	return next
+	if len(closed) < need {
+		return time.Time{}, false
+	}
+	sort.Slice(closed, func(i, j int) bool { return closed[i].Before(closed[j]) })
+	if at := closed[need-1].Add(Window); at.After(next) {
+		next = at
+	}
+	return next, true
 }
 
 // armLocked makes sure one clock timer will wake the limiter when the head
@@ -235,7 +284,11 @@ func (l *Limiter) armLocked() {
 		l.disarmLocked()
 		return
 	}
-	at := l.nextFreeLocked()
+	at, ok := l.nextFreeLocked()
+	if !ok {
+		l.disarmLocked() // release will dispatch
+		return
+	}
 	if l.timerStop != nil && l.timerAt.Equal(at) {
 		return
 	}

@@ -267,3 +267,44 @@ func TestLimiterSetSharesPerKey(t *testing.T) {
 		}
 	}
 }
+
+func TestLimiterOpenGrantHoldsTheWindow(t *testing.T) {
+	tests := map[string]struct {
+		releaseAfter time.Duration // when the in-flight request's answer comes back
+		wantGrant    time.Duration // when the next caller is granted
+	}{
+		"quick answer":          {releaseAfter: 0, wantGrant: Window},
+		"slow answer":           {releaseAfter: 5 * time.Second, wantGrant: Window + 5*time.Second},
+		"answer after a window": {releaseAfter: 2 * time.Minute, wantGrant: 3 * time.Minute},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := clock.NewFake(t0)
+			l := NewLimiter(1, f)
+			g, err := l.acquire(context.Background(), PrioritySubmit, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			granted := make(chan time.Time, 1)
+			go func() {
+				if err := l.Wait(context.Background(), PrioritySubmit); err != nil {
+					t.Error(err)
+				}
+				granted <- f.Now()
+			}()
+			waitUntil(t, func() bool { return l.Stats().Waiting == 1 })
+			if n := f.Pending(); n != 0 {
+				t.Fatalf("%d timers armed while the only grant is open, want 0", n)
+			}
+			f.Advance(tc.releaseAfter)
+			l.release(g)
+			if next, ok := f.Next(); !ok || !next.Equal(t0.Add(tc.wantGrant)) {
+				t.Fatalf("wake-up timer at +%v (armed %v), want +%v", next.Sub(t0), ok, tc.wantGrant)
+			}
+			f.Set(t0.Add(tc.wantGrant))
+			if diff := cmp.Diff(tc.wantGrant, (<-granted).Sub(t0)); diff != "" {
+				t.Errorf("grant time (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -90,9 +90,13 @@ func (c *Client) backoff(attempt int, hint retryHint) time.Duration {
 // once sends one attempt of cl through the limiter and classifies the
 // outcome.
 func (c *Client) once(ctx context.Context, cl call, decode func([]byte) error) (retryHint, error) {
-	if err := c.limiter.Wait(ctx, cl.prio); err != nil {
+	g, err := c.limiter.acquire(ctx, cl.prio, true)
+	if err != nil {
 		return retryHint{}, fmt.Errorf("xpilot: %s: waiting for the rate limit: %w", cl.endpoint, err)
 	}
+	// The slot is dated from when the answer came back, which is never
+	// before the server counted the request.
+	defer c.limiter.release(g)
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }}
 	req, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), cl)
