@@ -60,7 +60,8 @@ func PriorityFrom(ctx context.Context) (Priority, bool) {
 
 // LimiterStats is a snapshot of a Limiter for progress display.
 type LimiterStats struct {
-	// InWindow is the number of requests granted in the last Window.
+	// InWindow is the number of slots taken: requests in flight and those
+	// answered within the last Window.
 	InWindow int
 	// Waiting is the number of callers blocked in Wait.
 	Waiting int
@@ -122,8 +123,9 @@ func NewLimiter(perMinute int, c clock.Clock) *Limiter {
 func (l *Limiter) PerMinute() int { return l.perMinute }
 
 // Wait blocks until a request of priority p may be sent, or ctx is done. On
-// success the grant is recorded in the window; the caller must then send
-// exactly one request.
+// success the grant is recorded in the window, dated from now; the caller
+// must then send exactly one request. (The Client's own calls instead hold
+// their slot open until the answer arrives.)
 func (l *Limiter) Wait(ctx context.Context, p Priority) error {
 	_, err := l.acquire(ctx, p, false)
 	return err
