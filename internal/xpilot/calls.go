@@ -118,7 +118,7 @@ func (c *Client) resolvePoll(pollURL string) (*url.URL, error) {
 	}
 	ref, err := url.Parse(pollURL)
 	if err != nil {
-		return nil, fmt.Errorf("xpilot: poll: poll_url %q: %w", c.scrub.str(excerpt([]byte(pollURL))), c.scrub.err(err))
+		return nil, fmt.Errorf("xpilot: poll: poll_url %q: %w", c.scrub.excerpt([]byte(pollURL)), c.scrub.err(err))
 	}
 	if ref.Scheme != "" || ref.Host != "" {
 		scheme := ref.Scheme

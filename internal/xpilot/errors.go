@@ -142,6 +142,12 @@ func (s scrubber) err(err error) error {
 	return &scrubbedError{msg: clean, err: err}
 }
 
+// excerpt scrubs the key from text before cutting an excerpt of it, so
+// that no part of a key straddling the cut survives.
+func (s scrubber) excerpt(text []byte) string {
+	return excerpt([]byte(s.str(string(text))))
+}
+
 // excerpt returns the first excerptLen bytes of body as printable text.
 func excerpt(body []byte) string {
 	if len(body) == 0 {

@@ -152,7 +152,7 @@ func (c *Client) accept(ctx context.Context, cl call, status int, body []byte, r
 		err = fmt.Errorf("xpilot: %s: HTTP %d, reading the body: %w", cl.endpoint, status, c.scrub.err(readErr))
 	} else if derr := decode(body); derr != nil {
 		err = &APIError{Status: status, Code: CodeBadResponse, Message: c.scrub.str(derr.Error()),
-			Endpoint: cl.endpoint, Excerpt: c.scrub.str(excerpt(body))}
+			Endpoint: cl.endpoint, Excerpt: c.scrub.excerpt(body)}
 	} else {
 		return retryHint{}, nil
 	}
@@ -201,13 +201,13 @@ func (c *Client) apiError(cl call, resp *http.Response, body []byte) *APIError {
 		e.Code = CodeBadResponse
 		e.Message = "the body is not the documented error JSON"
 		if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-			e.Message += " (Content-Type " + c.scrub.str(excerpt([]byte(ct))) + ")"
+			e.Message += " (Content-Type " + c.scrub.excerpt([]byte(ct)) + ")"
 		}
-		e.Excerpt = c.scrub.str(excerpt(body))
+		e.Excerpt = c.scrub.excerpt(body)
 		return e
 	}
 	if wire.Error.Code != "" {
-		e.Code = c.scrub.str(excerpt([]byte(wire.Error.Code)))
+		e.Code = c.scrub.excerpt([]byte(wire.Error.Code))
 	}
 	e.Message = c.scrub.str(wire.Error.Message)
 	return e
