@@ -80,7 +80,7 @@ func refFromTraversal(trav hcl.Traversal) (Ref, bool) {
 	}
 	ref := Ref{Kind: Kind(trav.RootName()), Name: attr.Name, Range: trav.SourceRange()}
 	if len(trav) > 2 {
-		if idx, ok := trav[2].(hcl.TraverseIndex); ok {
+		if idx, ok := trav[2].(hcl.TraverseIndex); ok && idx.Key.IsWhollyKnown() && !idx.Key.IsNull() {
 			ref.Key = idx.Key
 		}
 	}

@@ -160,8 +160,8 @@ func decodeLiteral(attr *hcl.Attribute, ty cty.Type, dst any) hcl.Diagnostics {
 		return diags
 	}
 	conv, err := convert.Convert(val, ty)
-	if err != nil || conv.IsNull() {
-		found := "null"
+	if err != nil || conv.IsNull() || !conv.IsKnown() {
+		found := "null or unknown"
 		if err != nil {
 			found = err.Error()
 		}

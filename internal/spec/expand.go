@@ -112,6 +112,9 @@ func (s *Spec) expandCount(ctx *hcl.EvalContext, a *Asset) ([]*Instance, hcl.Dia
 	if !ok || n < 0 {
 		return nil, bad("found " + nv.AsBigFloat().Text('g', -1))
 	}
+	if n > MaxCount {
+		return nil, bad(fmt.Sprintf("found %d, more than the limit of %d", n, MaxCount))
+	}
 	out := make([]*Instance, n)
 	for i := range out {
 		k := cty.NumberIntVal(int64(i))
@@ -119,6 +122,10 @@ func (s *Spec) expandCount(ctx *hcl.EvalContext, a *Asset) ([]*Instance, hcl.Dia
 	}
 	return out, nil
 }
+
+// MaxCount is the largest count an asset may set; a larger one is almost
+// certainly a mistake and would exhaust memory before any request is sent.
+const MaxCount = 100000
 
 // instanceAddr formats an instance address: addr, addr["key"] or addr[0].
 func instanceAddr(addr string, key cty.Value) string {

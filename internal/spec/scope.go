@@ -214,6 +214,10 @@ func (b *blockState) lookup(k cty.Value) (*instState, bool) {
 	if b.asset.Count != nil {
 		want = cty.Number
 	}
+	if !k.IsWhollyKnown() || k.IsNull() {
+		return nil, false
+	}
+	k, _ = k.UnmarkDeep()
 	conv, err := convert.Convert(k, want)
 	if err != nil || conv.IsNull() {
 		return nil, false
