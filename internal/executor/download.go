@@ -1,0 +1,202 @@
+package executor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// DefaultMaxDownloadBytes caps one output file.
+const DefaultMaxDownloadBytes = 1 << 30
+
+// downloader fetches outputs from the CDN. Downloads are not API requests:
+// they do not go through the rate limiter and never carry the API key.
+type downloader struct {
+	http     *http.Client
+	clock    clock.Clock
+	maxBytes int64
+	attempts int
+	specDir  string
+	outDir   string
+}
+
+var safeKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// OutputPath derives the file of output i (of n) of an instance from its
+// address alone, so reruns overwrite the same files and no for_each key can
+// escape the output directory: keys that are not plain names are replaced
+// by a digest-suffixed safe form.
+func OutputPath(outDir, addr string, i, n int, ext string) string {
+	block, key := addr, ""
+	if j := strings.IndexByte(addr, '['); j > 0 {
+		block, key = addr[:j], strings.TrimSuffix(addr[j+1:], "]")
+		if uq, err := strconv.Unquote(key); err == nil {
+			key = uq
+		}
+	}
+	name := key
+	if name == "" {
+		name = "output"
+	}
+	if !safeKey.MatchString(name) || strings.Trim(name, ".") == "" {
+		sum := sha256.Sum256([]byte(key))
+		cleaned := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(name, "_")
+		if len(cleaned) > 40 {
+			cleaned = cleaned[:40]
+		}
+		name = strings.Trim(cleaned, "_") + "-" + hex.EncodeToString(sum[:4])
+	}
+	if n > 1 {
+		name += "-" + strconv.Itoa(i+1)
+	}
+	return filepath.Join(outDir, block, name+ext)
+}
+
+// extFor picks a file extension from the URL path or the content type.
+func extFor(rawURL, contentType string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		if e := strings.ToLower(path.Ext(u.Path)); len(e) > 1 && len(e) <= 5 && safeKey.MatchString("x"+e) {
+			return e
+		}
+	}
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		switch mt {
+		case "image/png":
+			return ".png"
+		case "image/jpeg":
+			return ".jpg"
+		case "image/webp":
+			return ".webp"
+		case "video/mp4":
+			return ".mp4"
+		}
+	}
+	return ".bin"
+}
+
+// fetch downloads every url of addr, retrying each a few times, and returns
+// the outputs with their files relative to the spec directory.
+func (d *downloader) fetch(ctx context.Context, addr string, urls []string) ([]state.Output, error) {
+	outs := make([]state.Output, 0, len(urls))
+	for i, u := range urls {
+		var out state.Output
+		var err error
+		for attempt := 0; attempt < d.attempts; attempt++ {
+			if attempt > 0 && !clock.Sleep(d.clock, time.Duration(attempt)*time.Second, ctx.Done()) {
+				return nil, ctx.Err()
+			}
+			out, err = d.one(ctx, addr, i, len(urls), u)
+			var perm *permanentError
+			if err == nil || errors.As(err, &perm) || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("download output %d of %s: %w", i+1, addr, err)
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// permanentError is a download failure that retrying will not fix.
+type permanentError struct{ msg string }
+
+func (e *permanentError) Error() string { return e.msg }
+
+func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL string) (state.Output, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return state.Output{}, &permanentError{fmt.Sprintf("refusing output URL %q: only http and https URLs are downloaded", rawURL)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return state.Output{}, &permanentError{err.Error()}
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return state.Output{}, err
+	}
+	defer resp.Body.Close()
+	if err := checkResponse(resp, d.maxBytes); err != nil {
+		return state.Output{}, err
+	}
+	dest := OutputPath(d.outDir, addr, i, n, extFor(rawURL, resp.Header.Get("Content-Type")))
+	sum, size, err := writeFile(dest, resp.Body, d.maxBytes)
+	if err != nil {
+		return state.Output{}, err
+	}
+	rel, err := filepath.Rel(d.specDir, dest)
+	if err != nil {
+		rel = dest
+	}
+	return state.Output{URL: rawURL, File: filepath.ToSlash(rel), SHA256: sum, Bytes: size}, nil
+}
+
+func checkResponse(resp *http.Response, maxBytes int64) error {
+	switch {
+	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return &permanentError{fmt.Sprintf("the output URL answered %s: it may have expired. The generation was paid; use -replace to generate it again", resp.Status)}
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("the output URL answered %s", resp.Status)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasPrefix(mt, "text/") || mt == "application/json" {
+		return &permanentError{fmt.Sprintf("the output URL answered %q instead of media (an error page from the CDN?)", mt)}
+	}
+	if resp.ContentLength > maxBytes {
+		return &permanentError{fmt.Sprintf("the output is %d bytes, over the %d-byte limit", resp.ContentLength, maxBytes)}
+	}
+	return nil
+}
+
+// writeFile copies r into dest through a temp file in the same directory,
+// so an interrupted download never leaves a partial file under dest's name.
+func writeFile(dest string, r io.Reader, maxBytes int64) (sum string, size int64, err error) {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", 0, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".xpflow-download-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return "", 0, err
+	}
+	if size > maxBytes {
+		return "", 0, &permanentError{fmt.Sprintf("the output is over the %d-byte limit", maxBytes)}
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Close(); err != nil {
+		return "", 0, err
+	}
+	if err = os.Rename(tmp.Name(), dest); err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}

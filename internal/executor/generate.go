@@ -1,0 +1,346 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/planner"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+// maxPollFailures is how many polls in a row may fail (after the client's
+// own retries) before the asset is reported failed. Its task stays recorded
+// as submitted, so the next apply resumes it.
+const maxPollFailures = 3
+
+// copyAsset returns a copy of a whose slices the caller may change.
+func copyAsset(a *state.Asset) *state.Asset {
+	c := *a
+	c.Outputs = append([]state.Output(nil), a.Outputs...)
+	c.DependsOn = append([]string(nil), a.DependsOn...)
+	return &c
+}
+
+// generate submits a new generation for the node, recording an intent
+// before the request and the task right after it.
+func (r *run) generate(ctx context.Context, nr *nodeRun) error {
+	n := nr.node
+	if stop, why := r.stopping(); stop {
+		nr.notSubmitted = true
+		nr.finish(OutcomeSkipped, why)
+		r.emit(n.Addr, PhaseSkipped, why, nil)
+		return nil
+	}
+	req, err := r.resolve(n)
+	if err != nil {
+		nr.finish(OutcomeFailed, err.Error())
+		r.emit(n.Addr, PhaseFailed, err.Error(), nil)
+		return nil
+	}
+	rec := &state.Asset{Address: n.Addr, Kind: string(n.Kind), Model: req.Model(), RequestHash: req.Hash(),
+		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: r.clock.Now()}
+	if err := r.acquire(ctx); err != nil {
+		nr.finish(OutcomeSkipped, "not started: apply stopped")
+		return nil
+	}
+	if stop, why := r.stopping(); stop { // re-check: the wait for a slot may have been long
+		r.release()
+		nr.notSubmitted = true
+		nr.finish(OutcomeSkipped, why)
+		r.emit(n.Addr, PhaseSkipped, why, nil)
+		return nil
+	}
+	if err := r.record(rec, nil); err != nil {
+		r.release()
+		nr.finish(OutcomeFailed, err.Error())
+		return err
+	}
+	r.emit(n.Addr, PhaseSubmitting, "", nil)
+	task, text, err := r.submit(ctx, req)
+	r.release()
+	if err != nil {
+		return r.submitFailed(nr, rec, err)
+	}
+	return r.submitted(ctx, nr, rec, req, task, text)
+}
+
+// submit sends the generate request through the client, at submit priority.
+func (r *run) submit(ctx context.Context, req planner.Request) (*xpilot.Task, *xpilot.TextResult, error) {
+	ctx = xpilot.WithPriority(ctx, xpilot.PrioritySubmit)
+	c := r.opts.Client
+	switch req.Kind {
+	case spec.KindText:
+		t, err := c.GenerateText(ctx, *req.Text)
+		return nil, t, err
+	case spec.KindImage:
+		t, err := c.GenerateImage(ctx, *req.Image)
+		return t, nil, err
+	default:
+		t, err := c.GenerateVideo(ctx, *req.Video)
+		return t, nil, err
+	}
+}
+
+// submitFailed records why a generate request did not start a task.
+func (r *run) submitFailed(nr *nodeRun, rec *state.Asset, err error) error {
+	n := nr.node
+	if errors.Is(err, xpilot.ErrUnknownOutcome) {
+		msg := "the generate request was sent but no answer arrived, so it may have been charged; " +
+			"xpflow will not resend it on its own. Check your xPilot balance, then run apply with -replace " + n.Addr + " to generate it again"
+		nr.finish(OutcomeUnknown, msg)
+		r.emit(n.Addr, PhaseUnknown, msg, nil)
+		return nil // the intent record stays: it is the truth
+	}
+	var apiErr *xpilot.APIError
+	isAPI := errors.As(err, &apiErr)
+	rec.Status, rec.Error = state.StatusFailed, err.Error()
+	switch {
+	case isAPI && apiErr.Status == 401:
+		rec.Error = ErrUnauthorized.Error()
+		nr.finish(OutcomeFailed, rec.Error)
+		r.emit(n.Addr, PhaseFailed, rec.Error, nil)
+		if werr := r.record(rec, nil); werr != nil {
+			return werr
+		}
+		return ErrUnauthorized
+	case isAPI && apiErr.Status == 402:
+		r.mu.Lock()
+		r.creditsStop = true
+		r.mu.Unlock()
+		rec.Error = "insufficient credits: " + apiErr.Message
+		nr.notSubmitted = true
+	}
+	nr.finish(OutcomeFailed, rec.Error)
+	r.emit(n.Addr, PhaseFailed, rec.Error, nil)
+	return r.record(rec, nil)
+}
+
+// submitted records the API's answer and carries the node to completion.
+func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req planner.Request, task *xpilot.Task, text *xpilot.TextResult) error {
+	n := nr.node
+	now := r.clock.Now()
+	rec.SubmittedAt = now
+	var cost, remaining *int
+	if text != nil {
+		rec.Status, rec.Content, rec.CompletedAt = state.StatusCompleted, text.Content, now
+		rec.Usage = &state.Usage{PromptTokens: text.Usage.PromptTokens, CompletionTokens: text.Usage.CompletionTokens, TotalTokens: text.Usage.TotalTokens}
+		cost, remaining = text.CostCents, text.RemainingCreditsCents
+	} else {
+		rec.Status, rec.TaskID, rec.PollURL, rec.Provider = state.StatusSubmitted, task.TaskID, task.PollURL, task.Provider
+		cost, remaining = task.CostCents, task.RemainingCreditsCents
+	}
+	rec.CostCents = cost
+	r.charge(nr, rec.Model, cost, remaining)
+	key := r.elapsedKey(n, req)
+	err := r.record(rec, func(st *state.State) { observePrice(st, rec.Model, key, cost, remaining, now) })
+	if err != nil {
+		return err
+	}
+	r.emit(n.Addr, PhaseSubmitted, rec.TaskID, cost)
+	switch {
+	case text != nil:
+		return r.done(nr, rec)
+	case task.Status == xpilot.StatusCompleted:
+		return r.complete(ctx, nr, rec, task.Outputs)
+	case task.Status == xpilot.StatusFailed:
+		return r.taskFailed(nr, rec, task.Error)
+	case task.PollURL == "":
+		rec.Status, rec.Error = state.StatusFailed, "the API answered "+task.Status+" without a poll_url to follow"
+		nr.finish(OutcomeFailed, rec.Error)
+		r.emit(n.Addr, PhaseFailed, rec.Error, nil)
+		return r.record(rec, nil)
+	}
+	return r.track(ctx, nr, rec, now)
+}
+
+func (r *run) charge(nr *nodeRun, model string, cost, remaining *int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cost != nil {
+		nr.cost = *cost
+		r.spent[model] += *cost
+	}
+	if remaining != nil {
+		v := *remaining
+		r.remaining = &v
+	}
+}
+
+func observePrice(st *state.State, model, key string, cost, remaining *int, at time.Time) {
+	if remaining != nil {
+		st.Balance = &state.Balance{Cents: *remaining, At: at}
+	}
+	if cost == nil {
+		return
+	}
+	ms := modelStats(st, model)
+	p := ms.Prices[key]
+	if p == nil {
+		p = &state.Price{}
+		ms.Prices[key] = p
+	}
+	p.Cents, p.Count, p.At = *cost, p.Count+1, at
+}
+
+func modelStats(st *state.State, model string) *state.ModelStats {
+	if st.Models == nil {
+		st.Models = map[string]*state.ModelStats{}
+	}
+	ms := st.Models[model]
+	if ms == nil {
+		ms = &state.ModelStats{}
+		st.Models[model] = ms
+	}
+	if ms.Prices == nil {
+		ms.Prices = map[string]*state.Price{}
+	}
+	if ms.Latency == nil {
+		ms.Latency = map[string]*state.Samples{}
+	}
+	return ms
+}
+
+// track polls a submitted task on the learned schedule until it ends, the
+// run stops, or polling keeps failing.
+func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submittedAt time.Time) error {
+	n := nr.node
+	kind, key := n.Kind, keyFor(n.Kind, rec)
+	r.emit(n.Addr, PhasePolling, rec.TaskID, nil)
+	var last time.Time
+	failures := 0
+	for {
+		now := r.clock.Now()
+		due := submittedAt.Add(r.lat.NextPoll(kind, rec.Model, key, now.Sub(submittedAt), r.budgetIdle()))
+		if !last.IsZero() && due.Before(last.Add(MinPollInterval)) {
+			due = last.Add(MinPollInterval)
+		}
+		if !r.sleepUntil(ctx, due) {
+			nr.finish(OutcomeGenerating, "still generating as task "+rec.TaskID+"; apply again to resume")
+			return nil
+		}
+		task, err := r.opts.Client.Poll(xpilot.WithPriority(ctx, xpilot.PriorityPoll), rec.PollURL)
+		last = r.clock.Now()
+		if err != nil {
+			var apiErr *xpilot.APIError
+			if errors.As(err, &apiErr) && apiErr.Status == 401 {
+				nr.finish(OutcomeFailed, ErrUnauthorized.Error())
+				return ErrUnauthorized
+			}
+			if ctx.Err() != nil {
+				nr.finish(OutcomeGenerating, "still generating as task "+rec.TaskID+"; apply again to resume")
+				return nil
+			}
+			if failures++; failures >= maxPollFailures {
+				msg := fmt.Sprintf("polling task %s failed: %v; it stays recorded, apply again to resume", rec.TaskID, err)
+				nr.finish(OutcomeFailed, msg)
+				r.emit(n.Addr, PhaseFailed, msg, nil)
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		switch task.Status {
+		case xpilot.StatusCompleted:
+			r.observeLatency(rec.Model, key, due.Sub(submittedAt))
+			return r.complete(ctx, nr, rec, task.Outputs)
+		case xpilot.StatusFailed:
+			return r.taskFailed(nr, rec, task.Error)
+		}
+	}
+}
+
+// budgetIdle reports whether under three quarters of the request budget is
+// in use or waiting, so that an extra poll is unlikely to delay anyone.
+func (r *run) budgetIdle() bool {
+	l := r.opts.Client.Limiter()
+	st := l.Stats()
+	return 4*(st.InWindow+st.Waiting) < 3*l.PerMinute()
+}
+
+// sleepUntil waits for t on the run's clock; false if the run stopped.
+func (r *run) sleepUntil(ctx context.Context, t time.Time) bool {
+	tm := r.clock.NewTimer(t.Sub(r.clock.Now()))
+	defer tm.Stop()
+	select {
+	case <-tm.C():
+		return true
+	case <-ctx.Done():
+		return false
+	case <-r.stopCh:
+		return false
+	}
+}
+
+func (r *run) observeLatency(model, key string, d time.Duration) {
+	sec := d.Seconds()
+	r.lat.Observe(model, key, sec)
+	_ = r.opts.Store.Update(func(st *state.State) error {
+		ms := modelStats(st, model)
+		s := ms.Latency[key]
+		if s == nil {
+			s = &state.Samples{}
+			ms.Latency[key] = s
+		}
+		s.Add(sec)
+		return nil
+	})
+}
+
+func (r *run) taskFailed(nr *nodeRun, rec *state.Asset, apiMsg string) error {
+	if apiMsg == "" {
+		apiMsg = "the API reported the task failed without a reason"
+	}
+	rec.Status, rec.Error = state.StatusFailed, "generation failed: "+apiMsg
+	nr.finish(OutcomeFailed, rec.Error)
+	r.emit(nr.node.Addr, PhaseFailed, rec.Error, nil)
+	return r.record(rec, nil)
+}
+
+// complete downloads the outputs and records the asset as completed.
+func (r *run) complete(ctx context.Context, nr *nodeRun, rec *state.Asset, urls []string) error {
+	n := nr.node
+	if len(urls) == 0 {
+		return r.taskFailed(nr, rec, "the task completed with no outputs")
+	}
+	rec.Outputs = make([]state.Output, len(urls))
+	for i, u := range urls {
+		rec.Outputs[i] = state.Output{URL: u}
+	}
+	rec.Status, rec.CompletedAt = state.StatusCompleted, r.clock.Now()
+	if err := r.record(rec, nil); err != nil { // the URLs are paid for: keep them first
+		return err
+	}
+	r.emit(n.Addr, PhaseDownloading, "", nil)
+	if err := r.acquire(ctx); err != nil {
+		nr.finish(OutcomeFailed, "download not started: apply stopped; apply again to download")
+		return nil
+	}
+	outs, err := r.dl.fetch(ctx, n.Addr, urls)
+	r.release()
+	if err != nil {
+		msg := err.Error() + " (the generation is recorded; apply again to retry the download)"
+		nr.finish(OutcomeFailed, msg)
+		r.emit(n.Addr, PhaseFailed, msg, nil)
+		return nil
+	}
+	rec.Outputs = outs
+	if err := r.record(rec, nil); err != nil {
+		return err
+	}
+	return r.done(nr, rec)
+}
+
+func (r *run) done(nr *nodeRun, rec *state.Asset) error {
+	r.setResult(nr.node.Addr, rec)
+	nr.finish(OutcomeDone, "")
+	msg := ""
+	if len(rec.Outputs) > 0 {
+		msg = rec.Outputs[0].File
+	}
+	r.emit(nr.node.Addr, PhaseDone, msg, nil)
+	return nil
+}
