@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/term"
+
+	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+// specFlags are the flags shared by commands that load a spec.
+type specFlags struct {
+	vars     multiFlag
+	varFiles multiFlag
+}
+
+func (f *specFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.vars, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(&f.varFiles, "var-file", "load variables from an HCL file (repeatable)")
+}
+
+// loadSpec loads the spec at path and prints its diagnostics. It fails
+// when there are errors.
+func loadSpec(env *Env, path string, f *specFlags) (*spec.Spec, error) {
+	sp, diags := spec.Load(path, spec.LoadOptions{Vars: f.vars, VarFiles: f.varFiles,
+		Getenv: env.Getenv, Environ: env.Environ})
+	if err := printDiags(env, sp, diags); err != nil {
+		return nil, err
+	}
+	return sp, nil
+}
+
+// printDiags writes diagnostics the way HCL does, coloured on a terminal,
+// and returns a silent error when any is an error.
+func printDiags(env *Env, sp *spec.Spec, diags hcl.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	var files map[string]*hcl.File
+	if sp != nil {
+		files = sp.Files
+	}
+	width := 0
+	if env.StdoutIsTerminal {
+		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil {
+			width = w
+		}
+	}
+	wr := hcl.NewDiagnosticTextWriter(env.Stderr, files, uint(width), useColor(env))
+	_ = wr.WriteDiagnostics(diags)
+	if diags.HasErrors() {
+		return silent(ExitError)
+	}
+	return nil
+}
+
+func useColor(env *Env) bool {
+	return env.StdoutIsTerminal && env.Getenv("NO_COLOR") == ""
+}
+
+// conn is a connection to the API: the real one, or an in-process simulator.
+type conn struct {
+	client    *xpilot.Client
+	sim       *sim.Running
+	simulated bool
+}
+
+func (c *conn) Close() {
+	if c.sim != nil {
+		_ = c.sim.Close()
+	}
+}
+
+// simulateOptions make -simulate quick enough to watch: the documented
+// limits and prices, but generations that take seconds, not minutes.
+func simulateOptions() []sim.Option {
+	return []sim.Option{
+		sim.WithLatency("video", 4*time.Second, 10*time.Second),
+		sim.WithLatency("image", 2*time.Second, 5*time.Second),
+	}
+}
+
+// connect builds the client. The spec's provider block is the base; the
+// environment wins over it. With simulate, the client talks to a simulator
+// started on loopback and no key is needed.
+func connect(env *Env, sp *spec.Spec, simulate bool) (*conn, error) {
+	base := xpilot.Config{}
+	if sp != nil {
+		base.BaseURL = sp.Provider.BaseURL
+		base.RequestsPerMinute = sp.Provider.RequestsPerMinute
+	}
+	cfg, err := xpilot.ConfigFromEnv(env.Getenv, base)
+	if err != nil {
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	c := &conn{simulated: simulate}
+	if simulate {
+		run, err := sim.Start("", simulateOptions()...)
+		if err != nil {
+			return nil, fmt.Errorf("start the simulator: %w", err)
+		}
+		c.sim = run
+		cfg.BaseURL, cfg.APIKey = run.URL, run.Key
+	} else if cfg.APIKey == "" {
+		return nil, &ExitErr{Code: ExitError, Err: errors.New(
+			"XPILOT_API_KEY is not set: set it to your xPilot key, or add -simulate to run against the built-in simulator")}
+	}
+	c.client, err = xpilot.New(cfg)
+	if err != nil {
+		c.Close()
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return c, nil
+}
+
+// defaultStatePath is where a spec directory keeps its state. Simulated
+// runs keep theirs apart, so simulator results can never pass for paid ones.
+func defaultStatePath(sp *spec.Spec, simulate bool) string {
+	if simulate {
+		return filepath.Join(sp.Dir, "xpflow.simulate.state.json")
+	}
+	return filepath.Join(sp.Dir, "xpflow.state.json")
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+
+	"github.com/xpflow/xpflow/internal/planner"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+// planFlags are shared by plan and apply.
+type planFlags struct {
+	specFlags
+	simulate  bool
+	statePath string
+	targets   multiFlag
+	replace   multiFlag
+}
+
+func (f *planFlags) register(fs *flag.FlagSet) {
+	f.specFlags.register(fs)
+	fs.BoolVar(&f.simulate, "simulate", false, "use a built-in xPilot simulator on loopback (no key, no network, no cost)")
+	fs.StringVar(&f.statePath, "state", "", "state file (default DIR/xpflow.state.json; DIR/xpflow.simulate.state.json with -simulate)")
+	fs.Var(&f.targets, "target", "limit to this asset and what it depends on (repeatable)")
+	fs.Var(&f.replace, "replace", "generate this asset again even if it is done (repeatable)")
+}
+
+func runValidate(env *Env, args []string) error {
+	fs := newFlags(env, "validate", "[DIR|FILE]")
+	var f specFlags
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := oneArg(fs)
+	if err != nil {
+		return err
+	}
+	sp, err := loadSpec(env, dir, &f)
+	if err != nil {
+		return err
+	}
+	p, diags := planner.Build(sp, planner.Options{})
+	if err := printDiags(env, sp, diags); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "The spec is valid: %d asset instances.\n", len(p.Nodes))
+	return nil
+}
+
+// planned is a plan with what made it, for plan and apply.
+type planned struct {
+	spec    *spec.Spec
+	plan    *planner.Plan
+	catalog *xpilot.Catalog
+	state   *state.State
+}
+
+// makePlan fetches the catalog (one request) and builds the plan against
+// st. It prints diagnostics and fails on errors.
+func makePlan(ctx context.Context, env *Env, sp *spec.Spec, c *conn, st *state.State, f *planFlags) (*planned, error) {
+	cat, err := c.client.Models(xpilot.WithPriority(ctx, xpilot.PriorityModels))
+	if err != nil {
+		return nil, fmt.Errorf("fetch the model catalog: %w", err)
+	}
+	p, diags := planner.Build(sp, planner.Options{Catalog: cat, State: st, Replace: f.replace, Targets: f.targets})
+	if err := printDiags(env, sp, diags); err != nil {
+		return nil, err
+	}
+	return &planned{spec: sp, plan: p, catalog: cat, state: st}, nil
+}
+
+func runPlan(env *Env, args []string) error {
+	fs := newFlags(env, "plan", "[DIR]")
+	var f planFlags
+	f.register(fs)
+	asJSON := fs.Bool("json", false, "print the plan as one JSON object (see docs/cli.md)")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
+	out := fs.String("out", "", "save the plan to this file for 'xpflow apply FILE'")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := oneArg(fs)
+	if err != nil {
+		return err
+	}
+	sp, err := loadSpec(env, dir, &f.specFlags)
+	if err != nil {
+		return err
+	}
+	statePath := f.statePath
+	if statePath == "" {
+		statePath = defaultStatePath(sp, f.simulate)
+	}
+	st, err := state.Load(statePath)
+	if err != nil {
+		return err
+	}
+	c, err := connect(env, sp, f.simulate)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	pl, err := makePlan(context.Background(), env, sp, c, st, &f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := writePlanJSON(env.Stdout, pl.plan); err != nil {
+			return err
+		}
+	} else {
+		renderPlan(env.Stdout, pl.plan, useColor(env))
+	}
+	if *out != "" {
+		if err := savePlanFile(*out, pl, &f, statePath); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(env.Stdout, "\nSaved the plan to %s. Apply exactly it with: xpflow apply %s\n", *out, *out)
+		}
+	}
+	if *detailed && pl.plan.HasChanges() {
+		return silent(ExitChanges)
+	}
+	return nil
+}
+
+// jsonPlan is the documented -json contract (format_version 1).
+type jsonPlan struct {
+	FormatVersion      string      `json:"format_version"`
+	Assets             []jsonAsset `json:"assets"`
+	EstimatedCostCents int         `json:"estimated_cost_cents"`
+	UnpricedAssets     int         `json:"unpriced_assets"`
+}
+
+type jsonAsset struct {
+	Address            string   `json:"address"`
+	Kind               string   `json:"kind"`
+	Model              string   `json:"model"`
+	Action             string   `json:"action"`
+	EstimatedCostCents *int     `json:"estimated_cost_cents"`
+	DependsOn          []string `json:"depends_on"`
+}
+
+func planJSON(p *planner.Plan) jsonPlan {
+	out := jsonPlan{FormatVersion: "1", Assets: []jsonAsset{}, EstimatedCostCents: p.EstimatedCents, UnpricedAssets: p.Unpriced}
+	for _, n := range p.Nodes {
+		if n.Excluded {
+			continue
+		}
+		a := jsonAsset{Address: n.Addr, Kind: string(n.Kind), Model: n.Model, Action: string(n.Action), DependsOn: n.Deps}
+		if a.DependsOn == nil {
+			a.DependsOn = []string{}
+		}
+		switch {
+		case !n.Action.Spends():
+			zero := 0
+			a.EstimatedCostCents = &zero
+		case n.Cost.Priced:
+			c := n.Cost.Cents
+			a.EstimatedCostCents = &c
+		}
+		out.Assets = append(out.Assets, a)
+	}
+	for _, addr := range p.Forget {
+		zero := 0
+		out.Assets = append(out.Assets, jsonAsset{Address: addr, Action: string(planner.ActionForget), EstimatedCostCents: &zero, DependsOn: []string{}})
+	}
+	return out
+}
+
+func writePlanJSON(w interface{ Write([]byte) (int, error) }, p *planner.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(planJSON(p))
+}

@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fatih/color"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/xpflow/xpflow/internal/planner"
+)
+
+// palette holds the colours of one output stream; every colour is off when
+// the stream is not a terminal or NO_COLOR is set.
+type palette struct {
+	create, replace, warn, bad, dim, bold *color.Color
+}
+
+func newPalette(on bool) palette {
+	mk := func(attrs ...color.Attribute) *color.Color {
+		c := color.New(attrs...)
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	return palette{create: mk(color.FgGreen), replace: mk(color.FgYellow), warn: mk(color.FgYellow, color.Bold),
+		bad: mk(color.FgRed, color.Bold), dim: mk(color.Faint), bold: mk(color.Bold)}
+}
+
+// actionOrder is how plan groups assets.
+var actionOrder = []planner.Action{planner.ActionCreate, planner.ActionReplace, planner.ActionRetry,
+	planner.ActionResume, planner.ActionDownload, planner.ActionUnknown}
+
+func (pal palette) action(a planner.Action) (string, *color.Color) {
+	switch a {
+	case planner.ActionCreate:
+		return "+", pal.create
+	case planner.ActionReplace, planner.ActionRetry:
+		return "~", pal.replace
+	case planner.ActionUnknown:
+		return "!", pal.bad
+	case planner.ActionForget:
+		return "-", pal.bad
+	}
+	return ">", pal.bold
+}
+
+// renderPlan prints the human plan: assets grouped by action with model,
+// key parameters and estimated cost, then totals.
+func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
+	pal := newPalette(colorOn)
+	if !p.HasChanges() {
+		fmt.Fprintf(w, "No changes. %d assets are up to date.\n", p.Counts()[planner.ActionNoop])
+		return
+	}
+	fmt.Fprintln(w, "xpflow will perform these actions:")
+	for _, act := range actionOrder {
+		var nodes []*planner.Node
+		for _, n := range p.Nodes {
+			if !n.Excluded && n.Action == act {
+				nodes = append(nodes, n)
+			}
+		}
+		if len(nodes) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("%s (%d):", act, len(nodes)))
+		for _, n := range nodes {
+			renderNode(w, pal, n)
+		}
+	}
+	if len(p.Forget) > 0 {
+		fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("forget (%d): no longer in the spec; the record is dropped, files stay", len(p.Forget)))
+		for _, a := range p.Forget {
+			sym, c := pal.action(planner.ActionForget)
+			fmt.Fprintf(w, "  %s %s\n", c.Sprint(sym), a)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, summaryLine(p))
+	fmt.Fprintln(w, costLine(p))
+}
+
+func renderNode(w io.Writer, pal palette, n *planner.Node) {
+	sym, c := pal.action(n.Action)
+	cost := pal.dim.Sprint("no charge")
+	if n.Action.Spends() {
+		cost = formatCost(n.Cost)
+	}
+	fmt.Fprintf(w, "  %s %s  %s  %s  %s\n", c.Sprint(sym), pal.bold.Sprint(n.Addr), n.Model, keyParams(n), cost)
+	if n.Reason != "" {
+		fmt.Fprintf(w, "      %s\n", pal.dim.Sprint(n.Reason))
+	}
+	for _, ch := range n.Changes {
+		fmt.Fprintf(w, "      %s: %s -> %s\n", ch.Param, ch.Old, ch.New)
+	}
+	if n.Action == planner.ActionCreate {
+		if v, ok := n.Params["prompt"]; ok {
+			fmt.Fprintf(w, "      prompt = %s\n", showValue(v, 70))
+		}
+	}
+}
+
+// keyParams names the parameters that matter most for the kind.
+func keyParams(n *planner.Node) string {
+	var parts []string
+	for _, name := range []string{"duration", "aspect_ratio", "mode", "max_tokens"} {
+		v, ok := n.Params[name]
+		if !ok || v.IsNull() {
+			continue
+		}
+		s := showValue(v, 20)
+		if name == "duration" {
+			s += "s"
+		}
+		parts = append(parts, s)
+	}
+	if v, ok := n.Params["generate_audio"]; ok && v.IsKnown() && !v.IsNull() && v.True() {
+		parts = append(parts, "audio")
+	}
+	return strings.Join(parts, " ")
+}
+
+func showValue(v cty.Value, max int) string {
+	if !v.IsWhollyKnown() {
+		return "(known after apply)"
+	}
+	if v.IsNull() {
+		return "null"
+	}
+	var s string
+	switch {
+	case v.Type() == cty.String:
+		s = v.AsString()
+		if len(s) > max {
+			s = s[:max-3] + "..."
+		}
+		return fmt.Sprintf("%q", s)
+	case v.Type() == cty.Number:
+		return v.AsBigFloat().Text('f', -1)
+	case v.Type() == cty.Bool:
+		return fmt.Sprint(v.True())
+	}
+	return v.Type().FriendlyName()
+}
+
+func formatCost(c planner.Cost) string {
+	if !c.Priced {
+		return "unpriced"
+	}
+	s := formatCents(c.Cents)
+	if c.Observed {
+		s += " (observed)"
+	}
+	return s
+}
+
+// formatCents writes cents as dollars and cents.
+func formatCents(c int) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+}
+
+func summaryLine(p *planner.Plan) string {
+	counts := p.Counts()
+	var parts []string
+	for _, a := range append(append([]planner.Action{}, actionOrder...), planner.ActionForget, planner.ActionNoop) {
+		if counts[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%d to %s", counts[a], a))
+		}
+	}
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+func costLine(p *planner.Plan) string {
+	s := "Estimated cost: " + formatCents(p.EstimatedCents)
+	if p.Unpriced > 0 {
+		s += fmt.Sprintf(" + %d unpriced asset(s) whose price the catalog does not list", p.Unpriced)
+	}
+	if max := p.Spec.Settings.MaxCostCents; max != nil {
+		s += fmt.Sprintf(" (max_cost_cents %s)", formatCents(*max))
+	}
+	return s
+}

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// stateFlag picks the state file of a read command.
+type stateFlag struct {
+	path     string
+	simulate bool
+}
+
+func (f *stateFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "state", "", "state file (default DIR/xpflow.state.json)")
+	fs.BoolVar(&f.simulate, "simulate", false, "read the state of -simulate runs (DIR/xpflow.simulate.state.json)")
+}
+
+func (f *stateFlag) resolve(dir string) string {
+	switch {
+	case f.path != "":
+		return f.path
+	case f.simulate:
+		return filepath.Join(dir, "xpflow.simulate.state.json")
+	}
+	return filepath.Join(dir, "xpflow.state.json")
+}
+
+func sortedAssets(st *state.State) []*state.Asset {
+	out := make([]*state.Asset, 0, len(st.Assets))
+	for _, a := range st.Assets {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+// runShow prints the recorded assets.
+func runShow(env *Env, args []string) error {
+	fs := newFlags(env, "show", "[DIR]")
+	var sf stateFlag
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print the state as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := oneArg(fs)
+	if err != nil {
+		return err
+	}
+	st, err := state.Load(sf.resolve(dir))
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	if len(st.Assets) == 0 {
+		fmt.Fprintln(env.Stdout, "The state is empty.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tMODEL\tCOST\tRESULT")
+	for _, a := range sortedAssets(st) {
+		cost := "-"
+		if a.CostCents != nil {
+			cost = formatCents(*a.CostCents)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Address, a.Status, a.Model, cost, assetResult(a))
+	}
+	if st.Balance != nil {
+		fmt.Fprintf(tw, "\nLast known balance: %s (%s)\n", formatCents(st.Balance.Cents), st.Balance.At.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func assetResult(a *state.Asset) string {
+	switch {
+	case a.Error != "":
+		return a.Error
+	case a.Content != "":
+		s := a.Content
+		if len(s) > 60 {
+			s = s[:57] + "..."
+		}
+		return fmt.Sprintf("%q", s)
+	case len(a.Outputs) > 0 && a.Outputs[0].File != "":
+		return a.Outputs[0].File
+	case a.TaskID != "":
+		return "task " + a.TaskID
+	}
+	return ""
+}
+
+// runState runs 'state list' and 'state rm ADDR'.
+func runState(env *Env, args []string) error {
+	if len(args) == 0 {
+		return &ExitErr{Code: ExitUsage, Err: errors.New("usage: xpflow state list [DIR] | xpflow state rm [-state PATH] ADDR... (run in the spec directory or pass -state)")}
+	}
+	fs := newFlags(env, "state "+args[0], "")
+	var sf stateFlag
+	sf.register(fs)
+	dirFlag := fs.String("dir", ".", "spec directory (for the default state path)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "list":
+		dir := *dirFlag
+		if fs.NArg() == 1 {
+			dir = fs.Arg(0)
+		}
+		st, err := state.Load(sf.resolve(dir))
+		if err != nil {
+			return &ExitErr{Code: ExitError, Err: err}
+		}
+		for _, a := range sortedAssets(st) {
+			fmt.Fprintln(env.Stdout, a.Address)
+		}
+		return nil
+	case "rm":
+		return stateRm(env, sf.resolve(*dirFlag), fs.Args())
+	}
+	return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("unknown state subcommand %q: want list or rm", args[0])}
+}
+
+func stateRm(env *Env, path string, addrs []string) error {
+	if len(addrs) == 0 {
+		return &ExitErr{Code: ExitUsage, Err: errors.New("state rm needs at least one address")}
+	}
+	store, err := state.Open(path)
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	defer store.Close()
+	err = store.Update(func(st *state.State) error {
+		for _, a := range addrs {
+			if _, ok := st.Assets[a]; !ok {
+				return fmt.Errorf("no asset %s in %s", a, path)
+			}
+			delete(st.Assets, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	for _, a := range addrs {
+		fmt.Fprintf(env.Stdout, "Removed %s from the state (its files stay on disk).\n", a)
+	}
+	return nil
+}
