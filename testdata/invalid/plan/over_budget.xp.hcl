@@ -1,0 +1,10 @@
+xpflow { # ERROR: Estimated cost exceeds max_cost_cents
+  max_cost_cents = 500
+}
+
+video "spot" {
+  count    = 3
+  model    = "seedance-2.0/text-to-video"
+  prompt   = "Shot ${count.index}"
+  duration = 4
+}
