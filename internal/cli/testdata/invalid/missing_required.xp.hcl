@@ -1,0 +1,7 @@
+text "hook" {
+  prompt = "Write a hook."
+}
+
+image "hero" { # ERROR: Missing required argument
+  prompt = text.hook.content
+}

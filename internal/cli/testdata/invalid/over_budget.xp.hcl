@@ -1,0 +1,9 @@
+xpflow { # ERROR: Estimated cost exceeds max_cost_cents
+  max_cost_cents = 100
+}
+
+video "spot" {
+  model    = "seedance-2.0/text-to-video"
+  prompt   = "Slow push-in."
+  duration = 8
+}

@@ -1,0 +1,4 @@
+text "hook" {
+  prompt = "ok"
+  = "no name" # ERROR: Argument or block definition required
+}

@@ -1,0 +1,4 @@
+image "hero" {
+  model  = "bytedance/seedream-4.6" # ERROR: Unknown model
+  prompt = "Product shot."
+}

@@ -1,0 +1,4 @@
+video "spot" {
+  model  = "bytedance/seedream-4.5" # ERROR: Wrong model type
+  prompt = "Slow push-in."
+}
