@@ -131,7 +131,7 @@ func (pf *planFile) check(pl *planned) error {
 	switch {
 	case now.SpecDigest != pf.SpecDigest:
 		return stale("the spec or a variable changed")
-	case now.StateLineage != pf.StateLineage || now.StateSerial != pf.StateSerial:
+	case now.StateSerial != pf.StateSerial || (pf.StateSerial != 0 && now.StateLineage != pf.StateLineage): // serial 0: no file yet, lineage is fresh each load
 		return stale(fmt.Sprintf("the state changed (serial %d, now %d)", pf.StateSerial, now.StateSerial))
 	case !sameMap(now.Prices, pf.Prices):
 		return stale("a price it used changed")
