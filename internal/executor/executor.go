@@ -59,7 +59,8 @@ type run struct {
 	mu          sync.Mutex // guards the fields below
 	creditsStop bool
 	spent       map[string]int // cents charged this run, by model
-	remaining   *int
+	remaining   *int           // the latest balance known: from the state, then from answers
+	balanceSeen bool           // remaining was reported by an answer in this run
 }
 
 // nodeRun tracks one node during the run.

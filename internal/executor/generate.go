@@ -136,7 +136,7 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 	rec.CostCents = cost
 	r.charge(nr, rec.Model, cost, remaining)
 	key := r.elapsedKey(n, req)
-	err := r.record(rec, func(st *state.State) { observePrice(st, rec.Model, key, cost, remaining, now) })
+	err := r.record(rec, func(st *state.State) { observePrice(st, rec.Model, key, cost, r.balance(), now) })
 	if err != nil {
 		return err
 	}
@@ -157,6 +157,10 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 	return r.track(ctx, nr, rec, now)
 }
 
+// charge notes what a generate cost and the balance it reported. Answers
+// to concurrent generates may be handled out of order, and within one run
+// the balance only goes down, so the lowest balance reported in this run is
+// the latest. (A top-up during the run shows from the next run on.)
 func (r *run) charge(nr *nodeRun, model string, cost, remaining *int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -166,8 +170,22 @@ func (r *run) charge(nr *nodeRun, model string, cost, remaining *int) {
 	}
 	if remaining != nil {
 		v := *remaining
-		r.remaining = &v
+		if r.balanceSeen && r.remaining != nil && *r.remaining < v {
+			v = *r.remaining
+		}
+		r.remaining, r.balanceSeen = &v, true
 	}
+}
+
+// balance returns a copy of the latest balance this run knows, nil if none.
+func (r *run) balance() *int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.remaining == nil {
+		return nil
+	}
+	v := *r.remaining
+	return &v
 }
 
 func observePrice(st *state.State, model, key string, cost, remaining *int, at time.Time) {
