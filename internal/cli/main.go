@@ -69,6 +69,7 @@ func commands() []command {
 		{"models", "List the model catalog with prices and capabilities", runModels},
 		{"output", "Show output values from the state", runOutput},
 		{"plan", "Show what apply would generate and what it would cost", runPlan},
+		{"report", "Write a review page of the campaign", runReport},
 		{"show", "Show the assets recorded in the state", runShow},
 		{"sim", "Serve the xPilot API simulator on loopback", runSim},
 		{"state", "Inspect or edit the state (list, rm)", runState},
