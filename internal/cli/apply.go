@@ -12,6 +12,7 @@ import (
 
 	"github.com/xpflow/xpflow/internal/clock"
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -21,6 +22,7 @@ func runApply(env *Env, args []string) error {
 	f.register(fs)
 	auto := fs.Bool("auto-approve", false, "apply without asking for confirmation")
 	parallelism := fs.Int("parallelism", 16, "maximum concurrent submits and downloads")
+	asJSON := fs.Bool("json", false, "print a stream of JSON events, one per line (needs -auto-approve; see docs/cli.md)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,17 +68,29 @@ func runApply(env *Env, args []string) error {
 			return &ExitErr{Code: ExitError, Err: err}
 		}
 	}
-	renderPlan(env.Stdout, pl.plan, useColor(env))
+	var jv *jsonView
+	if *asJSON {
+		jv = newJSONView(env.Stdout)
+		jv.Plan(pl.plan)
+	} else {
+		renderPlan(env.Stdout, pl.plan, useColor(env))
+	}
 	if !pl.plan.HasChanges() {
+		if jv != nil {
+			jv.Summary(&executor.Summary{EstimatedCents: pl.plan.EstimatedCents, Requests: c.client.Requests()})
+		}
 		return nil
 	}
 	warnBalance(env, pl)
 	if !*auto {
+		if *asJSON {
+			return &ExitErr{Code: ExitError, Err: errors.New("-json needs -auto-approve: review the plan with 'xpflow plan' first")}
+		}
 		if err := confirm(env); err != nil {
 			return err
 		}
 	}
-	return execute(ctx, env, pl, c, store, *parallelism)
+	return execute(ctx, env, pl, c, store, *parallelism, jv)
 }
 
 // warnBalance warns when the estimate exceeds the last known balance.
@@ -107,14 +121,28 @@ func confirm(env *Env) error {
 }
 
 // execute runs the executor with signal handling and prints the summary.
-func execute(ctx context.Context, env *Env, pl *planned, c *conn, store *state.Store, parallelism int) error {
+func execute(ctx context.Context, env *Env, pl *planned, c *conn, store *state.Store, parallelism int, jv *jsonView) error {
 	stop := make(chan struct{})
 	var once sync.Once
 	go watchSignals(env, stop, &once)
-	view := newLineView(env)
+	var view executor.Observer = newLineView(env)
+	var live *liveView
+	switch {
+	case jv != nil:
+		view = jv
+	case env.StdoutIsTerminal:
+		live = newLiveView(env.Stdout, toRun(pl), pl.plan.EstimatedCents, c.client.Limiter(), useColor(env))
+		view = live
+	}
 	sum, err := executor.Run(ctx, pl.plan, executor.Options{Client: c.client, Store: store, Clock: clock.Real(),
 		Parallelism: parallelism, Observer: view, Stop: stop})
-	if sum != nil {
+	if live != nil {
+		live.Close()
+	}
+	switch {
+	case sum != nil && jv != nil:
+		jv.Summary(sum)
+	case sum != nil:
 		printSummary(env, sum)
 	}
 	if err != nil {
@@ -127,6 +155,17 @@ func execute(ctx context.Context, env *Env, pl *planned, c *conn, store *state.S
 		return silent(ExitError)
 	}
 	return nil
+}
+
+// toRun counts the nodes apply will work on.
+func toRun(pl *planned) int {
+	n := 0
+	for _, node := range pl.plan.Nodes {
+		if !node.Excluded && node.Action != planner.ActionNoop {
+			n++
+		}
+	}
+	return n
 }
 
 // watchSignals closes stop on the first interrupt and exits at once on the

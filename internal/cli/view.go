@@ -21,7 +21,8 @@ func newLineView(env *Env) *lineView {
 	return &lineView{env: env, pal: newPalette(useColor(env))}
 }
 
-// Event prints e as "  12.3s  ADDR  phase  message".
+// Event prints e as "TIME  12.3s  phase  ADDR  message", plain off a
+// terminal so logs and CI read it as it is.
 func (v *lineView) Event(e executor.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -38,7 +39,8 @@ func (v *lineView) Event(e executor.Event) {
 	if e.CostCents != nil {
 		msg = strings.TrimSpace(msg + " " + formatCents(*e.CostCents))
 	}
-	fmt.Fprintf(v.env.Stdout, "%7s  %s  %s  %s\n", formatElapsed(e.Elapsed), phase, e.Addr, msg)
+	line := fmt.Sprintf("%s %7s  %s  %s  %s", e.Time.UTC().Format(time.RFC3339), formatElapsed(e.Elapsed), phase, e.Addr, msg)
+	fmt.Fprintln(v.env.Stdout, strings.TrimRight(line, " "))
 }
 
 func formatElapsed(d time.Duration) string {
