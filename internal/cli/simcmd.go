@@ -10,12 +10,12 @@ import (
 
 // simFlags are the flags of 'xpflow sim'.
 type simFlags struct {
-	addr, key                  string
-	credits, rpm               int
-	seed                       int64
-	videoMin, videoMax         time.Duration
-	imageMin, imageMax         time.Duration
-	faults                     sim.Faults
+	addr, key          string
+	credits, rpm       int
+	seed               int64
+	videoMin, videoMax time.Duration
+	imageMin, imageMax time.Duration
+	faults             sim.Faults
 }
 
 func (f *simFlags) register(fs *flag.FlagSet) {

@@ -198,7 +198,9 @@ func suggest(id string, models []xpilot.Model) string {
 			cands = append(cands, cand{m.ID, float64(d)})
 		}
 	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].d < cands[j].d || (cands[i].d == cands[j].d && cands[i].id < cands[j].id) })
+	sort.Slice(cands, func(i, j int) bool {
+		return cands[i].d < cands[j].d || (cands[i].d == cands[j].d && cands[i].id < cands[j].id)
+	})
 	if len(cands) == 0 {
 		return ""
 	}
