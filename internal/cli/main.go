@@ -66,6 +66,7 @@ func commands() []command {
 		{"apply", "Generate what the plan says, recording state as it goes", runApply},
 		{"fmt", "Rewrite spec files in canonical format", runFmt},
 		{"graph", "Print the asset graph in DOT", runGraph},
+		{"init", "Write a commented starter spec", runInit},
 		{"models", "List the model catalog with prices and capabilities", runModels},
 		{"output", "Show output values from the state", runOutput},
 		{"plan", "Show what apply would generate and what it would cost", runPlan},
