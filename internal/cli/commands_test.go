@@ -336,3 +336,30 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestColor checks that colour appears only on a terminal and never with
+// NO_COLOR set.
+func TestColor(t *testing.T) {
+	tests := map[string]struct {
+		tty       bool
+		env       map[string]string
+		wantColor bool
+	}{
+		"not a terminal":    {tty: false, wantColor: false},
+		"terminal":          {tty: true, wantColor: true},
+		"terminal NO_COLOR": {tty: true, env: map[string]string{"NO_COLOR": "1"}, wantColor: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			statePath := filepath.Join(t.TempDir(), "state.json")
+			got := invocation{args: []string{"plan", "-simulate", "-state", statePath, launchDir},
+				env: tc.env, stdoutTTY: tc.tty}.run(t)
+			if got.code != 0 {
+				t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", got.code, got.stderr)
+			}
+			if gotColor := strings.Contains(got.stdout, "\x1b["); gotColor != tc.wantColor {
+				t.Errorf("colour in stdout: got %t, want %t\n%q", gotColor, tc.wantColor, got.stdout)
+			}
+		})
+	}
+}
