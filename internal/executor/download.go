@@ -36,31 +36,44 @@ type downloader struct {
 	outDir   string
 }
 
-var safeKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var (
+	safeKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	// digestLike matches the endings that digest-suffixed names and
+	// multi-output suffixes have; keys ending so are not used verbatim, so
+	// a verbatim name never equals a derived one.
+	digestLike = regexp.MustCompile(`-([0-9]+|[0-9a-f]{8})$`)
+	unsafeRun  = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+)
 
 // OutputPath derives the file of output i (of n) of an instance from its
 // address alone, so reruns overwrite the same files and no for_each key can
-// escape the output directory: keys that are not plain names are replaced
-// by a digest-suffixed safe form.
+// escape the output directory: keys that are not plain names (or that end
+// like a derived name) are replaced by a digest-suffixed safe form, so
+// distinct keys get distinct files. An instance without a key writes
+// "output". Names differing only in case are distinct here but not on a
+// case-insensitive file system.
 func OutputPath(outDir, addr string, i, n int, ext string) string {
-	block, key := addr, ""
+	block, key, keyed := addr, "", false
 	if j := strings.IndexByte(addr, '['); j > 0 {
-		block, key = addr[:j], strings.TrimSuffix(addr[j+1:], "]")
+		block, key, keyed = addr[:j], strings.TrimSuffix(addr[j+1:], "]"), true
 		if uq, err := strconv.Unquote(key); err == nil {
 			key = uq
 		}
 	}
 	name := key
-	if name == "" {
+	switch {
+	case !keyed:
 		name = "output"
-	}
-	if !safeKey.MatchString(name) || strings.Trim(name, ".") == "" {
+	case !safeKey.MatchString(key) || digestLike.MatchString(key) || key == "output":
 		sum := sha256.Sum256([]byte(key))
-		cleaned := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(name, "_")
+		cleaned := unsafeRun.ReplaceAllString(key, "_")
 		if len(cleaned) > 40 {
 			cleaned = cleaned[:40]
 		}
-		name = strings.Trim(cleaned, "_") + "-" + hex.EncodeToString(sum[:4])
+		if cleaned = strings.Trim(cleaned, "_-"); cleaned == "" {
+			cleaned = "key"
+		}
+		name = cleaned + "-" + hex.EncodeToString(sum[:4])
 	}
 	if n > 1 {
 		name += "-" + strconv.Itoa(i+1)

@@ -1,0 +1,134 @@
+package executor_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+func TestOutputPathStaysInOutDir(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	long := strings.Repeat("k", 300)
+	tests := map[string]struct {
+		addr string
+		i, n int
+	}{
+		"plain":          {addr: `image.hero["aurora"]`, n: 1},
+		"no key":         {addr: `image.hero`, n: 1},
+		"count index":    {addr: `image.hero[2]`, n: 1},
+		"dot dot slash":  {addr: `image.hero["../x"]`, n: 1},
+		"deep escape":    {addr: `image.hero["../../../../etc/passwd"]`, n: 1},
+		"absolute":       {addr: `image.hero["/etc"]`, n: 1},
+		"slash":          {addr: `image.hero["a/b"]`, n: 1},
+		"backslash":      {addr: `image.hero["a\\b"]`, n: 1},
+		"dot dot":        {addr: `image.hero[".."]`, n: 1},
+		"dot":            {addr: `image.hero["."]`, n: 1},
+		"empty":          {addr: `image.hero[""]`, n: 1},
+		"unicode":        {addr: `image.hero["café☕"]`, n: 1},
+		"very long":      {addr: `image.hero["` + long + `"]`, n: 1},
+		"nul":            {addr: `image.hero["a\x00b"]`, n: 1},
+		"second of many": {addr: `image.hero["../x"]`, i: 1, n: 3},
+	}
+	seen := map[string]string{}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := executor.OutputPath(out, tc.addr, tc.i, tc.n, ".png")
+			rel, err := filepath.Rel(out, got)
+			if err != nil || rel == "." || strings.HasPrefix(rel, "..") || filepath.IsAbs(rel) {
+				t.Errorf("OutputPath(%q) got %q, want a file inside %q", tc.addr, got, out)
+			}
+			if parts := strings.Split(filepath.ToSlash(rel), "/"); len(parts) != 2 || parts[0] != "image.hero" {
+				t.Errorf("OutputPath(%q) got %q, want <out>/image.hero/<one name>", tc.addr, rel)
+			}
+			if base := filepath.Base(got); len(base) > 100 {
+				t.Errorf("OutputPath(%q) name is %d bytes long, want at most 100", tc.addr, len(base))
+			}
+			if again := executor.OutputPath(out, tc.addr, tc.i, tc.n, ".png"); again != got {
+				t.Errorf("OutputPath(%q) is not stable: %q then %q", tc.addr, got, again)
+			}
+		})
+		p := executor.OutputPath(out, tc.addr, tc.i, tc.n, ".png")
+		if other, dup := seen[p]; dup {
+			t.Errorf("%s and %s share the file %q", other, name, p)
+		}
+		seen[p] = name
+	}
+}
+
+func TestOutputPathDistinctKeys(t *testing.T) {
+	type file struct {
+		key  string
+		i, n int
+	}
+	// Keys that a careless sanitiser would fold together, and keys that
+	// look like a derived name: a digest suffix or a multi-output suffix.
+	var files []file
+	for _, k := range []string{"a/b", "a_b", "a-b", "a b", "a.b", "A_B", "../a_b", "a//b", "", "_", "-",
+		"output", "é", "e", "a-1", "a-2", "a_b-" + digest8("a/b"), "key-" + digest8("")} {
+		files = append(files, file{key: k, n: 1})
+	}
+	files = append(files, file{key: "a", i: 0, n: 2}, file{key: "a", i: 1, n: 2})
+	seen := map[string]file{}
+	for _, f := range files {
+		p := executor.OutputPath("/o", `image.x["`+f.key+`"]`, f.i, f.n, ".png")
+		if prev, dup := seen[p]; dup {
+			t.Errorf("%+v and %+v share the file %q", prev, f, p)
+		}
+		seen[p] = f
+	}
+}
+
+// digest8 is the 8-hex-digit digest OutputPath gives a key.
+func digest8(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:4])
+}
+
+func TestDownloadFaults(t *testing.T) {
+	tests := map[string]struct {
+		faults sim.Faults
+		want   string // in the failure message
+	}{
+		"CDN answers HTML": {faults: sim.Faults{CDNHTML: true}, want: `answered "text/html" instead of media`},
+		"output expired":   {faults: sim.Faults{OutputExpiry: time.Millisecond}, want: "it may have expired"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, setup{sim: []sim.Option{sim.WithFaults(tc.faults)}})
+			h.write(t, `
+image "hero" {
+  model  = "bytedance/seedream-4.5"
+  prompt = "Hero shot"
+}
+`)
+			sum, _ := h.apply(t, run{})
+			f := sum.Failed()
+			if len(f) != 1 || f[0].Addr != "image.hero" {
+				t.Fatalf("Failed() got %+v, want image.hero", f)
+			}
+			if !strings.Contains(f[0].Message, tc.want) {
+				t.Errorf("message got %q, want it to contain %q", f[0].Message, tc.want)
+			}
+			if got := filesUnder(t, filepath.Join(h.dir, "out")); len(got) != 0 {
+				t.Errorf("files left in out/: %v, want none", got)
+			}
+			// The paid generation is kept: its URL is recorded, no file.
+			a := h.snapshot(t).Assets["image.hero"]
+			if a == nil || a.Status != state.StatusCompleted || len(a.Outputs) != 1 || a.Outputs[0].URL == "" || a.Outputs[0].File != "" {
+				t.Errorf("state got %+v, want completed with the URL and no file", a)
+			}
+			if diff := cmp.Diff(1, h.sim.Server.Counters().Generates); diff != "" {
+				t.Errorf("generates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
