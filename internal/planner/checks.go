@@ -104,8 +104,8 @@ func (b *builder) checkModel(n *Node) hcl.Diagnostics {
 			n.Addr, id, suggest(id, cat.All()))
 	}
 	if m.Type != string(n.Kind) {
-		return diag(n, "model", "Wrong model type", "%s is a %s asset but %q is a %s model.%s",
-			n.Addr, n.Kind, id, m.Type, suggest(id, ofType(cat, string(n.Kind))))
+		return diag(n, "model", "Wrong model type", "%s is %s %s asset but %q is %s %s model.%s",
+			n.Addr, article(string(n.Kind)), n.Kind, id, article(m.Type), m.Type, suggest(id, ofType(cat, string(n.Kind))))
 	}
 	var diags hcl.Diagnostics
 	switch n.Kind {
@@ -118,6 +118,13 @@ func (b *builder) checkModel(n *Node) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func isSet(params map[string]cty.Value, name string) bool {
