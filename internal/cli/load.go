@@ -55,11 +55,27 @@ func printDiags(env *Env, sp *spec.Spec, diags hcl.Diagnostics) error {
 		}
 	}
 	wr := hcl.NewDiagnosticTextWriter(env.Stderr, files, uint(width), useColor(env))
-	_ = wr.WriteDiagnostics(diags)
+	_ = wr.WriteDiagnostics(withoutSyntheticSubjects(diags))
 	if diags.HasErrors() {
 		return silent(ExitError)
 	}
 	return nil
+}
+
+// withoutSyntheticSubjects drops the source range of diagnostics about
+// command-line values (-var): there is no file to quote, and the writer
+// would print "(source code not available)".
+func withoutSyntheticSubjects(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		if d.Subject != nil && d.Subject.Filename == "-var" {
+			c := *d
+			c.Subject, c.Context = nil, nil
+			d = &c
+		}
+		out[i] = d
+	}
+	return out
 }
 
 func useColor(env *Env) bool {
