@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/sim"
 )
 
@@ -92,4 +93,39 @@ func TestCreditsRunOutThenTopUp(t *testing.T) {
 		t.Errorf("sim charged %d cents in all, want %d", got, want)
 	}
 	checkCompleted(t, h, h.snapshot(t), everything)
+}
+
+// TestCreditsShortCountsDependents runs out of credits on an image whose
+// video then cannot start: the shortfall must count both.
+func TestCreditsShortCountsDependents(t *testing.T) {
+	h := newHarness(t, setup{credits: 3}) // the text (1) fits, the image (5) does not
+	h.write(t, campaign(products[:1], nil))
+	sum, p := h.apply(t, run{})
+	want := map[string]executor.Outcome{`text.hook["aurora"]`: executor.OutcomeDone,
+		`image.hero["aurora"]`: executor.OutcomeFailed, `video.spot["aurora"]`: executor.OutcomeSkipped}
+	if diff := cmp.Diff(want, outcomes(sum)); diff != "" {
+		t.Fatalf("outcomes (-want +got):\n%s", diff)
+	}
+	img, _ := p.Node(`image.hero["aurora"]`)
+	vid, _ := p.Node(`video.spot["aurora"]`)
+	left := 2
+	wantShort := &executor.Shortfall{AvailableCents: &left}
+	for _, n := range []*planner.Node{img, vid} {
+		if n.Cost.Priced {
+			wantShort.NeededCents += n.Cost.Cents
+		} else {
+			wantShort.UnpricedAssets++ // image prices are not in the catalog
+		}
+	}
+	if !vid.Cost.Priced {
+		t.Fatalf("the video is unpriced; the test needs a priced one")
+	}
+	if diff := cmp.Diff(wantShort, sum.CreditsShort); diff != "" {
+		t.Errorf("CreditsShort (-want +got):\n%s", diff)
+	}
+	for _, a := range sum.Assets[1:] {
+		if !strings.Contains(a.Message, "insufficient credits") {
+			t.Errorf("%s: message got %q, want it to say insufficient credits", a.Addr, a.Message)
+		}
+	}
 }

@@ -200,7 +200,10 @@ func (r *run) runNode(ctx context.Context, nr *nodeRun) error {
 }
 
 // waitDeps blocks until every dependency is done. It returns why the node
-// must be skipped, or "".
+// must be skipped, or "". A node whose dependency was never submitted
+// (credits ran out, or apply was interrupted) is itself not submitted, so
+// that the shortfall counts it; a dependency still generating when apply
+// stopped is not a failure.
 func (r *run) waitDeps(ctx context.Context, nr *nodeRun) string {
 	for _, d := range nr.node.Deps {
 		dep, ok := r.nodes[d]
@@ -212,10 +215,18 @@ func (r *run) waitDeps(ctx context.Context, nr *nodeRun) string {
 		case <-ctx.Done():
 			return "not started: apply stopped"
 		}
-		switch dep.outcome {
-		case OutcomeDone, OutcomeUnchanged:
-		case OutcomeSkipped:
+		switch {
+		case dep.outcome == OutcomeDone || dep.outcome == OutcomeUnchanged:
+		case dep.notSubmitted:
+			nr.notSubmitted = true
+			if stop, why := r.stopping(); stop {
+				return why
+			}
+			return fmt.Sprintf("not submitted: %s was not submitted", d)
+		case dep.outcome == OutcomeSkipped:
 			return dep.message // already names the root cause
+		case dep.outcome == OutcomeGenerating:
+			return fmt.Sprintf("not started: %s is still generating; apply again to resume", d)
 		default:
 			return fmt.Sprintf("upstream failed: %s is %s", d, dep.outcome)
 		}

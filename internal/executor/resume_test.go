@@ -191,3 +191,38 @@ func filterDone(m map[string]executor.Outcome) map[string]executor.Outcome {
 	}
 	return out
 }
+
+func TestStopSkipsDependentsOfGeneratingTasks(t *testing.T) {
+	h := newHarness(t, setup{sim: []sim.Option{sim.WithLatency("video", 100*time.Second, 200*time.Second)}})
+	h.write(t, branches)
+	stop := make(chan struct{})
+	obs := &recorder{on: func(e executor.Event) {
+		if e.Phase == executor.PhasePolling && e.Addr == "video.clip" {
+			close(stop)
+		}
+	}}
+	sum, _ := h.apply(t, run{stop: stop, observer: obs})
+	got := map[string]string{}
+	for _, a := range sum.Assets {
+		if a.Addr == "video.clip" || a.Addr == "text.caption" || a.Addr == "image.poster" {
+			got[a.Addr] = string(a.Outcome) + ": " + a.Message
+		}
+	}
+	const why = "not started: video.clip is still generating; apply again to resume"
+	want := map[string]string{
+		"video.clip":   "generating: still generating as task " + h.snapshot(t).Assets["video.clip"].TaskID + "; apply again to resume",
+		"text.caption": "skipped: " + why,
+		"image.poster": "skipped: " + why,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	m := h.mark()
+	sum, _ = h.apply(t, run{})
+	if !sum.OK() {
+		t.Fatalf("second apply: failed %v, outcomes %v", sum.Failed(), outcomes(sum))
+	}
+	if got := count(h.since(m), func(r sim.Request) bool { return r.Endpoint == "video.generate" }); got != 0 {
+		t.Errorf("second apply sent %d video generates, want 0", got)
+	}
+}
