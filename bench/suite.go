@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+// Config configures RunSuite.
+type Config struct {
+	// Scale is how much faster than the wall clock virtual time runs
+	// (default 150).
+	Scale float64
+	// PerMinute is the rate limit in virtual time (default 30).
+	PerMinute int
+	// Seed seeds the first runs; learned runs use Seed+1000 (default 1).
+	Seed int64
+	// Dir holds the campaigns and their state; it must exist.
+	Dir string
+	// Only, when not empty, keeps the scenarios whose name contains it.
+	Only string
+	// Logf, when set, receives a diagnostic line per run.
+	Logf func(format string, args ...any)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Scale <= 0 {
+		c.Scale = 150
+	}
+	if c.PerMinute <= 0 {
+		c.PerMinute = xpilot.DefaultRequestsPerMinute
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return c
+}
+
+// Row is one line of the table: a scenario, first run or learned, with
+// the xpflow run and the peer run on a simulator of the same seed.
+type Row struct {
+	Scenario string
+	Learned  bool
+	Xpflow   Result
+	Peer     Result
+}
+
+// Name is the scenario name with "(learned)" for second runs.
+func (r Row) Name() string {
+	if r.Learned {
+		return r.Scenario + " (learned)"
+	}
+	return r.Scenario
+}
+
+// RunSuite runs every scenario twice, first with no state and then again
+// with everything replaced and the latencies the first run learned, each
+// time alongside the peer. Runs go one after another so that they do not
+// compete for the CPU.
+func RunSuite(ctx context.Context, cfg Config) ([]Row, error) {
+	cfg = cfg.withDefaults()
+	c := clock.Scaled(time.Now(), cfg.Scale)
+	cat, err := fetchCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for _, sc := range Scenarios() {
+		if cfg.Only != "" && !strings.Contains(sc.Name, cfg.Only) {
+			continue
+		}
+		dir, err := os.MkdirTemp(cfg.Dir, strings.ReplaceAll(sc.Name, " ", "-")+"-")
+		if err != nil {
+			return rows, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "campaign.xp.hcl"), []byte(sc.HCL()), 0o644); err != nil {
+			return rows, err
+		}
+		for _, learned := range []bool{false, true} {
+			row, err := runRow(ctx, cfg, c, sc, dir, cat, learned)
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", row.Name(), err)
+			}
+			cfg.Logf("%-22s xpflow %s | %s | peer %s, %d requests", row.Name(),
+				row.Xpflow.Makespan.Round(100*time.Millisecond), row.Xpflow.Bounds, row.Peer.Makespan.Round(100*time.Millisecond), row.Peer.Requests)
+			cfg.Logf("%-22s %s", "", row.Xpflow.Diag)
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+func runRow(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, dir string, cat *xpilot.Catalog, learned bool) (Row, error) {
+	row := Row{Scenario: sc.Name, Learned: learned}
+	seed := cfg.Seed
+	if learned {
+		seed += 1000
+	}
+	rctx, cancel := withTimeout(ctx, cfg.Scale, time.Hour)
+	defer cancel()
+	var err error
+	if row.Xpflow, err = runXpflow(rctx, cfg, c, dir, cat, seed, learned); err != nil {
+		return row, fmt.Errorf("xpflow: %w", err)
+	}
+	if row.Peer, err = runPeer(rctx, cfg, c, sc, seed); err != nil {
+		return row, fmt.Errorf("peer: %w", err)
+	}
+	return row, nil
+}
+
+// fetchCatalog gets the model catalog through a client, from a simulator
+// of its own so that the request counts against no benchmark's window.
+func fetchCatalog(ctx context.Context) (*xpilot.Catalog, error) {
+	run, err := sim.Start("")
+	if err != nil {
+		return nil, err
+	}
+	defer run.Close()
+	client, err := xpilot.New(xpilot.Config{BaseURL: run.URL, APIKey: run.Key})
+	if err != nil {
+		return nil, err
+	}
+	return client.Models(ctx)
+}
+
+// Median returns, per row position, the row whose xpflow makespan is the
+// median of the repeats, with every other figure also the median across
+// repeats. All repeats must hold the same rows in the same order.
+func Median(repeats [][]Row) []Row {
+	if len(repeats) == 0 {
+		return nil
+	}
+	out := make([]Row, len(repeats[0]))
+	for i := range out {
+		out[i] = repeats[0][i]
+		pick := func(get func(Row) float64) []float64 {
+			var v []float64
+			for _, rs := range repeats {
+				v = append(v, get(rs[i]))
+			}
+			sort.Float64s(v)
+			return v
+		}
+		med := func(get func(Row) float64) float64 { v := pick(get); return v[len(v)/2] }
+		x, p := &out[i].Xpflow, &out[i].Peer
+		x.Makespan = time.Duration(med(func(r Row) float64 { return float64(r.Xpflow.Makespan) }))
+		x.Bounds.Max = time.Duration(med(func(r Row) float64 { return float64(r.Xpflow.Bounds.Max) }))
+		x.Requests = int(med(func(r Row) float64 { return float64(r.Xpflow.Requests) }))
+		x.AsyncRequests = int(med(func(r Row) float64 { return float64(r.Xpflow.AsyncRequests) }))
+		x.Limited = int(pick(func(r Row) float64 { return float64(r.Xpflow.Limited) })[len(repeats)-1]) // the worst
+		p.Makespan = time.Duration(med(func(r Row) float64 { return float64(r.Peer.Makespan) }))
+		p.Requests = int(med(func(r Row) float64 { return float64(r.Peer.Requests) }))
+		p.Limited = int(pick(func(r Row) float64 { return float64(r.Peer.Limited) })[len(repeats)-1])
+	}
+	return out
+}
+
+// WriteTable prints the rows as one aligned table. Times are virtual
+// seconds; ratio is makespan over bound; peer ratio is xpflow's makespan
+// over the peer's (below 0.5 means at least 2x faster); peer req ratio is
+// xpflow's API requests over the peer's.
+func WriteTable(w io.Writer, rows []Row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tmakespan s\tbound s\tratio\treq/async\t429s\tpeer makespan s\tpeer ratio\tpeer req ratio\t")
+	for _, r := range rows {
+		x, p := r.Xpflow, r.Peer
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.2f\t%d/%d\t%.1f\t%.2f\t%.2f\t\n", r.Name(),
+			x.Makespan.Seconds(), x.Bounds.Max.Seconds(), x.Ratio(), x.PerAsync(), x.Limited, p.Limited,
+			p.Makespan.Seconds(), x.Makespan.Seconds()/p.Makespan.Seconds(), float64(x.Requests)/float64(p.Requests))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# bench.sh runs xpflow's benchmarks and prints their tables.
+#
+#   scripts/bench.sh            scheduler suite (about 35 s per repeat)
+#   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
+#   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
+#   scripts/bench.sh all        all three
+#
+# Extra arguments go to xpbench, e.g. scripts/bench.sh sched -repeat 3 -v
+set -eu
+cd "$(dirname "$0")/.."
+mode=${1:-sched}
+[ $# -gt 0 ] && shift
+case $mode in
+sched) go run ./bench/cmd/xpbench -mode sched "$@" ;;
+plan) go run ./bench/cmd/xpbench -mode plan "$@" ;;
+gobench) go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/ "$@" ;;
+all)
+	go run ./bench/cmd/xpbench -mode sched "$@"
+	echo
+	go run ./bench/cmd/xpbench -mode plan
+	echo
+	go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/
+	;;
+*)
+	echo "usage: scripts/bench.sh [sched|plan|gobench|all] [xpbench flags]" >&2
+	exit 2
+	;;
+esac
