@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -13,18 +15,26 @@ import (
 // runReport writes a self-contained HTML review page of the campaign from
 // its state. It needs no spec: state file paths are relative to DIR.
 func runReport(env *Env, args []string) error {
-	fs := newFlags(env, "report", "[DIR]")
+	flags := newFlags(env, "report", "[DIR]")
 	var sf stateFlag
-	sf.register(fs)
-	out := fs.String("o", "", "write the page to FILE (default DIR/out/report.html)")
-	if err := parse(fs, args); err != nil {
+	sf.register(flags)
+	out := flags.String("o", "", "write the page to FILE (default DIR/out/report.html)")
+	if err := parse(flags, args); err != nil {
 		return err
 	}
-	dir, err := oneArg(fs)
+	dir, err := oneArg(flags)
 	if err != nil {
 		return err
 	}
-	st, err := state.Load(sf.resolve(dir))
+	statePath := sf.resolve(dir)
+	if _, err := os.Stat(statePath); errors.Is(err, fs.ErrNotExist) {
+		hint := "run xpflow apply first"
+		if !sf.simulate && sf.path == "" {
+			hint += ", or add -simulate for the state of simulated runs"
+		}
+		return &ExitErr{Code: ExitError, Err: fmt.Errorf("no state at %s: %s", statePath, hint)}
+	}
+	st, err := state.Load(statePath)
 	if err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
@@ -58,36 +68,14 @@ func reportTitle(dir string) string {
 	return filepath.Base(abs)
 }
 
-// writeReportFile writes data to a temporary file beside path, syncs it and
-// renames it over path, so a reader never sees half a page.
+// writeReportFile creates path's directory and writes the page there
+// atomically, so a reader never sees half a page.
 func writeReportFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the report directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".report-*.html")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := state.WriteFileAtomic(path, data, 0o644); err != nil {
+		return fmt.Errorf("write the report: %w", err)
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 
 // buildCard turns one state record into the card the template shows.
 // down lists the assets that depend on a.
-func buildCard(a *state.Asset, ids map[string]string, down []string, baseDir, specDir string) (*card, error) {
+// byURL maps output URLs to the asset that produced them, so that a
+// parameter holding one (image_url) links to that asset's card.
+func buildCard(a *state.Asset, ids map[string]string, down []string, byURL map[string]string, baseDir, specDir string) (*card, error) {
 	c := &card{ID: ids[a.Address], Address: a.Address, Kind: a.Kind, Model: a.Model,
 		Content: a.Content, TaskID: a.TaskID}
 	c.Status, c.Reason = cardStatus(a)
@@ -24,6 +26,11 @@ func buildCard(a *state.Asset, ids map[string]string, down []string, baseDir, sp
 		c.HasCost, c.CostCents, c.Cost = true, *a.CostCents, formatCents(*a.CostCents)
 	}
 	c.Prompt, c.System, c.Params = requestParams(a.Request)
+	for i, p := range c.Params {
+		if from, ok := byURL[p.Value]; ok {
+			c.Params[i].LinkID, c.Params[i].LinkAddress = ids[from], from
+		}
+	}
 	if m, ok := a.Request["model"].(string); ok && c.Model == "" {
 		c.Model = m
 	}

@@ -74,7 +74,9 @@ type card struct {
 	Upstream, Downstream             []link
 }
 
-type param struct{ Key, Value string }
+// param is one request parameter. When its value is the output URL of an
+// asset in the state, LinkID and LinkAddress point at that asset's card.
+type param struct{ Key, Value, LinkID, LinkAddress string }
 
 // media is one output file: an image, a video or another file, by its
 // path relative to the page.
@@ -98,9 +100,10 @@ func buildPage(st *state.State, title, baseDir, specDir string) (*page, error) {
 	sort.Strings(addrs)
 	ids := anchorIDs(addrs)
 	down := downstream(st)
+	byURL := outputURLs(st)
 	cards := make(map[string]*card, len(addrs))
 	for _, addr := range addrs {
-		c, err := buildCard(st.Assets[addr], ids, down[addr], baseDir, specDir)
+		c, err := buildCard(st.Assets[addr], ids, down[addr], byURL, baseDir, specDir)
 		if err != nil {
 			return nil, err
 		}
@@ -164,12 +167,26 @@ func downstream(st *state.State) map[string][]string {
 	return out
 }
 
-// groupCards puts cards into one group per block, ordered by their depth
-// in the dependency graph, then by name, so upstream blocks come first.
+// outputURLs maps every recorded output URL to its asset's address.
+func outputURLs(st *state.State) map[string]string {
+	out := map[string]string{}
+	for addr, a := range st.Assets {
+		for _, o := range a.Outputs {
+			if o.URL != "" {
+				out[o.URL] = addr
+			}
+		}
+	}
+	return out
+}
+
+// groupCards puts cards into one group per block, ordered by the deepest
+// of their instances in the dependency graph, then by name, so upstream
+// blocks come first even when some instances recorded no dependencies.
 func groupCards(st *state.State, addrs []string, cards map[string]*card) []group {
 	depth := depths(st)
 	byName := map[string]*group{}
-	minDepth := map[string]int{}
+	maxDepth := map[string]int{}
 	var names []string
 	for _, addr := range addrs {
 		name := blockName(addr)
@@ -178,14 +195,14 @@ func groupCards(st *state.State, addrs []string, cards map[string]*card) []group
 			g = &group{Name: name, Kind: st.Assets[addr].Kind}
 			byName[name] = g
 			names = append(names, name)
-			minDepth[name] = depth[addr]
+			maxDepth[name] = depth[addr]
 		}
 		g.Cards = append(g.Cards, cards[addr])
-		minDepth[name] = min(minDepth[name], depth[addr])
+		maxDepth[name] = max(maxDepth[name], depth[addr])
 	}
 	sort.SliceStable(names, func(i, j int) bool {
-		if minDepth[names[i]] != minDepth[names[j]] {
-			return minDepth[names[i]] < minDepth[names[j]]
+		if maxDepth[names[i]] != maxDepth[names[j]] {
+			return maxDepth[names[i]] < maxDepth[names[j]]
 		}
 		return names[i] < names[j]
 	})
