@@ -190,7 +190,7 @@ func (r *run) runNode(ctx context.Context, nr *nodeRun) error {
 		return nil
 	case planner.ActionResume:
 		r.emit(n.Addr, PhaseQueued, "resuming task "+n.Prior.TaskID, nil)
-		return r.track(ctx, nr, copyAsset(n.Prior), n.Prior.SubmittedAt)
+		return r.track(ctx, nr, copyAsset(n.Prior), n.Prior.SubmittedAt, false)
 	case planner.ActionDownload:
 		r.emit(n.Addr, PhaseQueued, "downloading again", nil)
 		return r.complete(ctx, nr, copyAsset(n.Prior), outputURLs(n.Prior))

@@ -154,7 +154,7 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 		r.emit(n.Addr, PhaseFailed, rec.Error, nil)
 		return r.record(rec, nil)
 	}
-	return r.track(ctx, nr, rec, now)
+	return r.track(ctx, nr, rec, now, true)
 }
 
 // charge notes what a generate cost and the balance it reported. Answers
@@ -223,8 +223,11 @@ func modelStats(st *state.State, model string) *state.ModelStats {
 }
 
 // track polls a submitted task on the learned schedule until it ends, the
-// run stops, or polling keeps failing.
-func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submittedAt time.Time) error {
+// run stops, or polling keeps failing. seenRunning is true when the task
+// was submitted in this run. A latency is learned only when this run saw
+// the task both running and done: a task resumed after a long break and
+// found done at once says nothing about how long it took.
+func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submittedAt time.Time, seenRunning bool) error {
 	n := nr.node
 	kind, key := n.Kind, keyFor(n.Kind, rec)
 	r.emit(n.Addr, PhasePolling, rec.TaskID, nil)
@@ -263,11 +266,14 @@ func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submitte
 		failures = 0
 		switch task.Status {
 		case xpilot.StatusCompleted:
-			r.observeLatency(rec.Model, key, due.Sub(submittedAt))
+			if seenRunning {
+				r.observeLatency(rec.Model, key, due.Sub(submittedAt))
+			}
 			return r.complete(ctx, nr, rec, task.Outputs)
 		case xpilot.StatusFailed:
 			return r.taskFailed(nr, rec, task.Error)
 		}
+		seenRunning = true // the next answer brackets the latency
 	}
 }
 

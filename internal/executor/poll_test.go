@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/xpflow/xpflow/internal/clock"
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -65,4 +68,36 @@ func learned(st *state.State, model string) int {
 		n += len(s.Seconds)
 	}
 	return n
+}
+
+// TestResumeAfterGapLearnsNoLatency resumes a task submitted ten hours
+// earlier and found done at the first poll: how long it really took is not
+// known, so nothing must be learned from it.
+func TestResumeAfterGapLearnsNoLatency(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, oneVideo)
+	stop := make(chan struct{})
+	obs := &recorder{on: func(e executor.Event) {
+		if e.Phase == executor.PhasePolling {
+			close(stop)
+		}
+	}}
+	h.apply(t, run{stop: stop, observer: obs})
+	h.editState(t, func(st *state.State) {
+		a := st.Assets["video.clip"]
+		a.SubmittedAt = a.SubmittedAt.Add(-10 * time.Hour)
+	})
+	// Let the simulated task finish (at most 40 s on the shared clock).
+	clock.Sleep(h.clock, 45*time.Second, nil)
+
+	sum, p := h.apply(t, run{})
+	if n, _ := p.Node("video.clip"); n.Action != planner.ActionResume {
+		t.Fatalf("action got %s, want resume", n.Action)
+	}
+	if !sum.OK() {
+		t.Fatalf("resume: failed %v", sum.Failed())
+	}
+	if got := learned(h.snapshot(t), "seedance-2.0/text-to-video"); got != 0 {
+		t.Errorf("latency samples got %d, want 0: %v", got, h.snapshot(t).Models["seedance-2.0/text-to-video"].Latency)
+	}
 }
