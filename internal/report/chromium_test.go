@@ -73,9 +73,6 @@ func (l *limitedBuffer) String() string { return string(l.b) }
 // decoded and every video loaded its metadata.
 func TestChromiumRendersCampaign(t *testing.T) {
 	needChromium(t)
-	if testing.Short() {
-		t.Skip("-short: the simulated apply takes about ten seconds")
-	}
 	dir := filepath.Join(t.TempDir(), "launch")
 	copyFile(t, "../../examples/launch/launch.xp.hcl", filepath.Join(dir, "launch.xp.hcl"))
 	if code, _, stderr := run(t, "apply", "-simulate", "-auto-approve", dir); code != 0 {
