@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/planner"
@@ -60,8 +63,11 @@ func (r *run) generate(ctx context.Context, nr *nodeRun) error {
 		return err
 	}
 	r.emit(n.Addr, PhaseSubmitting, "", nil)
-	task, text, err := r.submit(ctx, req)
+	task, text, aborted, err := r.submitUnlessStopped(ctx, req)
 	r.release()
+	if aborted {
+		return r.unsent(nr)
+	}
 	if err != nil {
 		return r.submitFailed(nr, rec, err)
 	}
@@ -83,6 +89,69 @@ func (r *run) submit(ctx context.Context, req planner.Request) (*xpilot.Task, *x
 		t, err := c.GenerateVideo(ctx, *req.Video)
 		return t, nil, err
 	}
+}
+
+// Phases of a submit, for submitUnlessStopped.
+const (
+	submitWaiting int32 = iota // waiting for a rate-limit slot
+	submitSending              // the client is connecting or sending
+	submitAborted              // given up before sending
+)
+
+// submitUnlessStopped submits like submit, but gives the request up if apply
+// is stopped while it still waits for its rate-limit slot: a queued submit
+// may wait up to a minute, and must not be paid for after an interrupt.
+// Once the client asks for a connection the request goes ahead. aborted
+// reports that the request was given up and never sent.
+func (r *run) submitUnlessStopped(ctx context.Context, req planner.Request) (task *xpilot.Task, text *xpilot.TextResult, aborted bool, err error) {
+	var phase atomic.Int32
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sctx = httptrace.WithClientTrace(sctx, &httptrace.ClientTrace{
+		GetConn: func(string) { phase.CompareAndSwap(submitWaiting, submitSending) },
+	})
+	finished := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() {
+		defer watch.Done()
+		select {
+		case <-r.stopCh:
+			if phase.CompareAndSwap(submitWaiting, submitAborted) {
+				cancel()
+			}
+		case <-finished:
+		}
+	}()
+	task, text, err = r.submit(sctx, req)
+	close(finished)
+	watch.Wait()
+	// A request written despite the cancel is an unknown outcome, never
+	// an abort: only an error before sending counts as one.
+	aborted = phase.Load() == submitAborted && err != nil && !errors.Is(err, xpilot.ErrUnknownOutcome)
+	return task, text, aborted, err
+}
+
+// unsent undoes the intent of a generate given up before it was sent: the
+// record goes back to what it was before this run.
+func (r *run) unsent(nr *nodeRun) error {
+	n := nr.node
+	_, why := r.stopping()
+	nr.notSubmitted = true
+	nr.finish(OutcomeSkipped, why)
+	r.emit(n.Addr, PhaseSkipped, why, nil)
+	err := r.opts.Store.Update(func(st *state.State) error {
+		if n.Prior == nil {
+			delete(st.Assets, n.Addr)
+		} else {
+			st.Assets[n.Addr] = copyAsset(n.Prior)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record %s in state: %w", n.Addr, err)
+	}
+	return nil
 }
 
 // submitFailed records why a generate request did not start a task.

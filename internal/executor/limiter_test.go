@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
+	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/state"
 )
 
 func TestLimiterHoldsOverManyImages(t *testing.T) {
@@ -59,5 +64,60 @@ image "shot" {
 	}
 	if got := generates(t, log, 200); len(got) != n {
 		t.Errorf("paid generates cover %d prompts, want %d", len(got), n)
+	}
+}
+
+// TestStopDropsSubmitsWaitingForTheLimiter stops a run whose submits are
+// queued behind a full rate-limit window: they must not be sent later, and
+// their assets must not be left as unknown intents.
+func TestStopDropsSubmitsWaitingForTheLimiter(t *testing.T) {
+	const n, perMinute = 34, 30
+	h := newHarness(t, setup{scale: 20, rpm: perMinute})
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%q", fmt.Sprintf("s%02d", i))
+	}
+	h.write(t, fmt.Sprintf(`
+image "shot" {
+  for_each = toset([%s])
+  model    = "bytedance/seedream-4.5"
+  prompt   = "Product shot ${each.key}"
+}
+`, strings.Join(keys, ", ")))
+	stop := make(chan struct{})
+	var once sync.Once
+	var submitted atomic.Int32
+	var stopAt atomic.Int64
+	obs := &recorder{on: func(e executor.Event) {
+		// The catalog and 29 generates fill the window; stop on the 29th answer.
+		if e.Phase == executor.PhaseSubmitted && submitted.Add(1) == perMinute-1 {
+			once.Do(func() { stopAt.Store(h.clock.Now().UnixNano()); close(stop) })
+		}
+	}}
+	m := h.mark()
+	sum, _ := h.apply(t, run{stop: stop, observer: obs})
+	log := h.since(m)
+	sent := count(log, isGenerate)
+	late := count(log, func(r sim.Request) bool {
+		return isGenerate(r) && r.At.After(time.Unix(0, stopAt.Load()).Add(5*time.Second))
+	})
+	if late != 0 {
+		t.Errorf("%d generates arrived more than 5 s after Stop, want 0", late)
+	}
+	counts := sum.Counts()
+	if counts[executor.OutcomeDone] != sent {
+		t.Errorf("done got %d, want one per generate sent (%d); outcomes %v", counts[executor.OutcomeDone], sent, counts)
+	}
+	if got := counts[executor.OutcomeSkipped]; got != n-sent {
+		t.Errorf("skipped got %d, want %d", got, n-sent)
+	}
+	for addr, a := range h.snapshot(t).Assets {
+		if a.Status != state.StatusCompleted {
+			t.Errorf("state of %s got %s, want only completed records", addr, a.Status)
+		}
+	}
+	p := h.plan(t, run{})
+	if got := p.Counts()[planner.ActionUnknown]; got != 0 {
+		t.Errorf("next plan has %d unknown, want 0", got)
 	}
 }
