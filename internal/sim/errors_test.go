@@ -7,34 +7,40 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// with returns a copy of base with kv pairs set, or deleted when the value is nil.
+func with(base map[string]any, kv ...any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(out, kv[i].(string))
+			continue
+		}
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+// errorCase is one request that must answer a documented error.
+type errorCase struct {
+	method, path string
+	key          string // "" means the harness key; "-" means none
+	body         any
+	contentType  string // when set, body is a string sent with this type
+	faults       Faults
+	credits      int // balance to set first: >0 that much, <0 zero
+	wantStatus   int
+	wantCode     string
+	wantInMsg    string
+}
+
 func TestErrors(t *testing.T) {
 	video := map[string]any{"model": "seedance-2.0/text-to-video", "prompt": "a cat", "duration": 8}
-	with := func(base map[string]any, kv ...any) map[string]any {
-		out := map[string]any{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(out, kv[i].(string))
-				continue
-			}
-			out[kv[i].(string)] = kv[i+1]
-		}
-		return out
-	}
 	image := map[string]any{"model": "bytedance/seedream-4.5", "prompt": "a city"}
 	text := map[string]any{"prompt": "a tweet"}
-	tests := map[string]struct {
-		method, path string
-		key          string // "" means the harness key; "-" means none
-		body         any
-		faults       Faults
-		credits      int // balance to set first when > 0
-		wantStatus   int
-		wantCode     string
-		wantInMsg    string
-	}{
+	tests := map[string]errorCase{
 		"models no key":               {method: "GET", path: "/api/v1/models", key: "-", wantStatus: 401, wantCode: "UNAUTHORIZED"},
 		"models bad key":              {method: "GET", path: "/api/v1/models", key: "xp_wrong", wantStatus: 401, wantCode: "UNAUTHORIZED"},
 		"models forced 429":           {method: "GET", path: "/api/v1/models", faults: Faults{Force429N: 1}, wantStatus: 429, wantCode: "RATE_LIMITED"},
@@ -84,7 +90,7 @@ func TestErrors(t *testing.T) {
 		"image poll unknown":          {method: "GET", path: "/api/v1/image/img_1?provider=wavespeed&pollUrl=x", wantStatus: 404, wantCode: "NOT_FOUND"},
 		"image poll no pollUrl":       {method: "GET", path: "/api/v1/image/img_1", wantStatus: 400, wantCode: "INVALID_PARAMS", wantInMsg: "pollUrl"},
 		"text no key":                 {method: "POST", path: "/api/v1/text/generate", key: "-", body: text, wantStatus: 401, wantCode: "UNAUTHORIZED"},
-		"text wrong content type":     {method: "POST", path: "/api/v1/text/generate", body: text, wantStatus: 400, wantCode: "INVALID_PARAMS", wantInMsg: "Content-Type"},
+		"text wrong content type":     {method: "POST", path: "/api/v1/text/generate", body: `{"prompt":"a tweet"}`, contentType: "text/plain", wantStatus: 400, wantCode: "INVALID_PARAMS", wantInMsg: "Content-Type"},
 		"text missing prompt":         {method: "POST", path: "/api/v1/text/generate", body: map[string]any{}, wantStatus: 400, wantCode: "INVALID_PARAMS", wantInMsg: "prompt"},
 		"text unknown model":          {method: "POST", path: "/api/v1/text/generate", body: with(text, "model", "gpt-5"), wantStatus: 400, wantCode: "INVALID_MODEL"},
 		"text image model":            {method: "POST", path: "/api/v1/text/generate", body: with(text, "model", "flux/pro-async"), wantStatus: 400, wantCode: "INVALID_MODEL"},
@@ -99,49 +105,53 @@ func TestErrors(t *testing.T) {
 		"text revoked-looking bearer": {method: "POST", path: "/api/v1/text/generate", key: "xp_sim_key_old", body: text, wantStatus: 401, wantCode: "UNAUTHORIZED"},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			h := start(t, WithFaults(tc.faults))
-			switch {
-			case tc.credits > 0:
-				h.run.Server.SetCredits(h.key, tc.credits)
-			case tc.credits < 0:
-				h.run.Server.SetCredits(h.key, 0)
-			}
-			key := tc.key
-			switch key {
-			case "":
-				key = h.key
-			case "-":
-				key = ""
-			}
-			before := h.run.Server.Credits(h.key)
-			var r reply
-			if name == "text wrong content type" {
-				r = h.sendRaw(tc.method, tc.path, key, "text/plain", `{"prompt":"a tweet"}`)
-			} else {
-				r = h.send(tc.method, tc.path, key, tc.body)
-			}
-			e := decodeInto[apiError](t, r)
-			got := []any{r.status, e.Error.Code}
-			want := []any{tc.wantStatus, tc.wantCode}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("status, code (-want +got):\n%s\nbody: %s", diff, r.body)
-			}
-			if e.Error.Message == "" || !strings.Contains(e.Error.Message, tc.wantInMsg) {
-				t.Errorf("message = %q, want it to mention %q", e.Error.Message, tc.wantInMsg)
-			}
-			if strings.Contains(e.Error.Message, h.key) || (key != "" && strings.Contains(e.Error.Message, key)) {
-				t.Errorf("message %q leaks the key", e.Error.Message)
-			}
-			if got := h.run.Server.Credits(h.key); got != before {
-				t.Errorf("credits after error = %d, want unchanged %d", got, before)
-			}
-			if tc.wantStatus == 429 && r.header.Get("Retry-After") != "2" {
-				t.Errorf("Retry-After = %q, want \"2\"", r.header.Get("Retry-After"))
-			}
-			if tc.wantStatus == 405 && r.header.Get("Allow") == "" {
-				t.Errorf("405 without Allow header")
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkError(t, tc) })
+	}
+}
+
+// checkError sends tc to a fresh simulator and checks the error answer, and
+// that nothing was charged and the key did not leak.
+func checkError(t *testing.T, tc errorCase) {
+	h := start(t, WithFaults(tc.faults))
+	switch {
+	case tc.credits > 0:
+		h.run.Server.SetCredits(h.key, tc.credits)
+	case tc.credits < 0:
+		h.run.Server.SetCredits(h.key, 0)
+	}
+	key := tc.key
+	switch key {
+	case "":
+		key = h.key
+	case "-":
+		key = ""
+	}
+	before := h.run.Server.Credits(h.key)
+	var r reply
+	if tc.contentType != "" {
+		r = h.sendRaw(tc.method, tc.path, key, tc.contentType, tc.body.(string))
+	} else {
+		r = h.send(tc.method, tc.path, key, tc.body)
+	}
+	e := decodeInto[apiError](t, r)
+	got := []any{r.status, e.Error.Code}
+	want := []any{tc.wantStatus, tc.wantCode}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("status, code (-want +got):\n%s\nbody: %s", diff, r.body)
+	}
+	if e.Error.Message == "" || !strings.Contains(e.Error.Message, tc.wantInMsg) {
+		t.Errorf("message = %q, want it to mention %q", e.Error.Message, tc.wantInMsg)
+	}
+	if strings.Contains(e.Error.Message, h.key) || (key != "" && strings.Contains(e.Error.Message, key)) {
+		t.Errorf("message %q leaks the key", e.Error.Message)
+	}
+	if got := h.run.Server.Credits(h.key); got != before {
+		t.Errorf("credits after error = %d, want unchanged %d", got, before)
+	}
+	if tc.wantStatus == 429 && r.header.Get("Retry-After") != "2" {
+		t.Errorf("Retry-After = %q, want \"2\"", r.header.Get("Retry-After"))
+	}
+	if tc.wantStatus == 405 && r.header.Get("Allow") == "" {
+		t.Errorf("405 without Allow header")
 	}
 }

@@ -66,13 +66,13 @@ func resolve(path string) (route, bool) {
 	case "/api/v1/text/generate":
 		return route{endpoint: epTextGenerate, method: http.MethodPost}, true
 	}
-	for prefix, ep := range map[string]string{
-		"/api/v1/video/": epVideoPoll,
-		"/api/v1/image/": epImagePoll,
-		"/cdn/":          epCDN,
+	for _, p := range []struct{ prefix, endpoint string }{
+		{"/api/v1/video/", epVideoPoll},
+		{"/api/v1/image/", epImagePoll},
+		{"/cdn/", epCDN},
 	} {
-		if id, ok := strings.CutPrefix(path, prefix); ok && id != "" && !strings.Contains(id, "/") {
-			return route{endpoint: ep, id: id, method: http.MethodGet}, true
+		if id, ok := strings.CutPrefix(path, p.prefix); ok && id != "" && !strings.Contains(id, "/") {
+			return route{endpoint: p.endpoint, id: id, method: http.MethodGet}, true
 		}
 	}
 	return route{}, false
