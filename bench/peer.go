@@ -31,8 +31,8 @@ type peerJob struct {
 // it), then poll each task every PeerPollInterval until it ends. Its client
 // has the same kind of limiter as xpflow's, so it gets no 429s, but every
 // call waits in one first-come, first-served queue, as with a plain rate
-// limiter: the peer has no notion of poll priority. Outputs are not
-// downloaded.
+// limiter: the peer has no notion of poll priority (unless
+// cfg.PeerPriorities). Outputs are not downloaded.
 func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed int64) (Result, error) {
 	env := startSim(c, seed, cfg.PerMinute)
 	defer env.close()
@@ -40,7 +40,9 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 	if err != nil {
 		return Result{}, err
 	}
-	ctx = xpilot.WithPriority(ctx, xpilot.PrioritySubmit)
+	if !cfg.PeerPriorities {
+		ctx = xpilot.WithPriority(ctx, xpilot.PrioritySubmit)
+	}
 	byAddr := map[string][]*peerJob{}
 	var jobs []*peerJob
 	for _, b := range sc.Blocks {

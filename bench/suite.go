@@ -29,6 +29,10 @@ type Config struct {
 	Dir string
 	// Only, when not empty, keeps the scenarios whose name contains it.
 	Only string
+	// PeerPriorities makes the peer's client keep the xpilot client's
+	// default priorities (polls before submits) instead of one
+	// first-come, first-served queue.
+	PeerPriorities bool
 	// Logf, when set, receives a diagnostic line per run.
 	Logf func(format string, args ...any)
 }

@@ -29,11 +29,12 @@ func run() error {
 	seed := flag.Int64("seed", 1, "simulator seed of the first runs (learned runs use seed+1000)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
 	sizes := flag.String("sizes", "1000,10000,100000", "plan mode: asset instance counts")
+	peerPrio := flag.Bool("peer-priorities", false, "give the peer the client's default priorities (polls first) instead of one FIFO queue")
 	verbose := flag.Bool("v", false, "print a diagnostic line per run on stderr")
 	flag.Parse()
 	switch *mode {
 	case "sched":
-		return sched(*scale, *repeat, *seed, *only, *verbose)
+		return sched(bench.Config{Scale: *scale, Seed: *seed, Only: *only, PeerPriorities: *peerPrio}, *repeat, *verbose)
 	case "plan":
 		var ns []int
 		for _, s := range strings.Split(*sizes, ",") {
@@ -48,13 +49,13 @@ func run() error {
 	return fmt.Errorf("-mode %q: want sched or plan", *mode)
 }
 
-func sched(scale float64, repeat int, seed int64, only string, verbose bool) error {
+func sched(cfg bench.Config, repeat int, verbose bool) error {
 	dir, err := os.MkdirTemp(tmpBase(), "xpbench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := bench.Config{Scale: scale, Seed: seed, Dir: dir, Only: only}
+	cfg.Dir = dir
 	if verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
@@ -66,7 +67,7 @@ func sched(scale float64, repeat int, seed int64, only string, verbose bool) err
 		}
 		all = append(all, rows)
 	}
-	fmt.Printf("scheduler benchmark: 30 requests/min, video 30-120 s, async image 5-20 s, k=%g, medians of %d run(s)\n", scale, len(all))
+	fmt.Printf("scheduler benchmark: 30 requests/min, video 30-120 s, async image 5-20 s, k=%g, peer priorities %t, medians of %d run(s)\n", cfg.Scale, cfg.PeerPriorities, len(all))
 	return bench.WriteTable(os.Stdout, bench.Median(all))
 }
 
