@@ -427,9 +427,9 @@ func TestProcessExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		"no command":      {args: nil, want: 2},
-		"unknown command": {args: []string{"nope"}, want: 2},
-		"bad flag":        {args: []string{"plan", "-nope"}, want: 2},
+		"no command":      {args: nil, want: 1},
+		"unknown command": {args: []string{"nope"}, want: 1},
+		"bad flag":        {args: []string{"plan", "-nope"}, want: 1},
 		"validate ok":     {args: []string{"validate", f.dir}, want: 0},
 		"plan changes":    {args: []string{"plan", "-detailed-exitcode", f.dir}, want: 2},
 		"missing dir":     {args: []string{"validate", filepath.Join(f.dir, "none")}, want: 1},

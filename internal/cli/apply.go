@@ -26,6 +26,9 @@ func runApply(env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *asJSON && !*auto {
+		return &ExitErr{Code: ExitUsage, Err: errors.New("-json needs -auto-approve: review the plan with 'xpflow plan' first")}
+	}
 	arg, err := oneArg(fs)
 	if err != nil {
 		return err
@@ -83,9 +86,6 @@ func runApply(env *Env, args []string) error {
 	}
 	warnBalance(env, pl)
 	if !*auto {
-		if *asJSON {
-			return &ExitErr{Code: ExitError, Err: errors.New("-json needs -auto-approve: review the plan with 'xpflow plan' first")}
-		}
 		if err := confirm(env); err != nil {
 			return err
 		}

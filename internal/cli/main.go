@@ -12,10 +12,12 @@ import (
 
 // Exit codes.
 const (
-	ExitOK          = 0
-	ExitError       = 1
-	ExitChanges     = 2 // plan -detailed-exitcode: there are changes
-	ExitUsage       = 2
+	ExitOK      = 0
+	ExitError   = 1
+	ExitChanges = 2 // plan -detailed-exitcode: there are changes
+	// ExitUsage is 1, as in Terraform, so that a bad flag can never read as
+	// "changes" to a script using plan -detailed-exitcode.
+	ExitUsage       = 1
 	ExitInterrupted = 130
 )
 
@@ -90,12 +92,27 @@ func Main(env *Env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if c.name != "apply" && c.name != "sim" {
+				go exitOnSignal(env)
+			}
 			return exitCode(env, c.run(env, args[1:]))
 		}
 	}
 	fmt.Fprintf(env.Stderr, "xpflow: unknown command %q%s\n\n", args[0], didYouMeanCommand(args[0]))
 	usage(env.Stderr)
 	return ExitUsage
+}
+
+// exitOnSignal ends commands that hold nothing worth saving at the first
+// interrupt; apply and sim handle signals themselves.
+func exitOnSignal(env *Env) {
+	if env.Signals == nil || env.Exit == nil {
+		return
+	}
+	if _, ok := <-env.Signals; ok {
+		fmt.Fprintln(env.Stderr, "\nInterrupted.")
+		env.Exit(ExitInterrupted)
+	}
 }
 
 func exitCode(env *Env, err error) int {

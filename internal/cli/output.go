@@ -46,6 +46,9 @@ func runOutput(env *Env, args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if fs.NArg() > 1 {
+		return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("output takes at most one NAME, got %d (flags go before NAME)", fs.NArg())}
+	}
 	if fs.NArg() == 1 {
 		v, ok := outs[fs.Arg(0)]
 		if !ok {

@@ -291,3 +291,17 @@ func TestHashIgnoresExplicitDefaults(t *testing.T) {
 		t.Error("a different prompt kept the same hash")
 	}
 }
+
+func TestUpstreamReplaceShowsOnlyRealChanges(t *testing.T) {
+	cat := simCatalog(t)
+	dir := t.TempDir()
+	sp := writeSpec(t, dir, chainSpec)
+	st := state.New()
+	completeAll(t, sp, cat, st)
+	p, _ := Build(sp, Options{Catalog: cat, State: st, Replace: []string{`image.hero["a"]`}})
+	n, _ := p.Node(`video.spot["a"]`)
+	want := []Change{{Param: "image_url", Old: `"https://cdn.example/image.hero_a.bin"`, New: unknownMarker}}
+	if diff := cmp.Diff(want, n.Changes); diff != "" {
+		t.Errorf("changes of a downstream replace (-want +got):\n%s", diff)
+	}
+}

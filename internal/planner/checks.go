@@ -281,7 +281,9 @@ const unknownMarker = "(known after apply)"
 
 type unknownValue struct{}
 
-func unknownNormalized(params map[string]cty.Value) map[string]any {
+// unknownNormalized is Request.Normalized for parameters some of which are
+// not known yet.
+func unknownNormalized(kind spec.Kind, params map[string]cty.Value) map[string]any {
 	out := map[string]any{}
 	for k, v := range params {
 		if v.IsNull() {
@@ -293,7 +295,7 @@ func unknownNormalized(params map[string]cty.Value) map[string]any {
 		}
 		out[k] = ctyToAny(v)
 	}
-	return out
+	return fillDefaults(kind, out)
 }
 
 func ctyToAny(v cty.Value) any {

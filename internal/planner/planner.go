@@ -235,7 +235,7 @@ func (b *builder) decide(n *Node) {
 			n.Changes = diffRequest(prior, req.Normalized())
 		}
 	} else {
-		n.Changes = diffRequest(prior, unknownNormalized(n.Params))
+		n.Changes = diffRequest(prior, unknownNormalized(n.Kind, n.Params))
 	}
 	switch {
 	case prior == nil:

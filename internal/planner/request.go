@@ -89,8 +89,13 @@ func (r Request) Normalized() map[string]any {
 	var m map[string]any
 	b, _ := json.Marshal(r.Body())
 	_ = json.Unmarshal(b, &m)
+	return fillDefaults(r.Kind, m)
+}
+
+// fillDefaults sets the documented API defaults that m leaves out.
+func fillDefaults(kind spec.Kind, m map[string]any) map[string]any {
 	defaults := map[string]any{}
-	switch r.Kind {
+	switch kind {
 	case spec.KindText:
 		defaults = map[string]any{"model": DefaultTextModel, "max_tokens": float64(defaultMaxTokens), "temperature": defaultTemperature}
 	case spec.KindVideo:
