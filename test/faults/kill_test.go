@@ -33,6 +33,7 @@ const killsPerRound = 20
 // charged task may be forgotten and every recorded file must match its
 // sha256.
 func TestKillAtRandomPoints(t *testing.T) {
+	t.Parallel()
 	rounds := 1
 	if os.Getenv(longEnv) == "1" {
 		rounds = 10
