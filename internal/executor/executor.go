@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -56,6 +57,14 @@ type run struct {
 
 	scopeMu sync.Mutex // guards plan.Scope
 
+	// dependents counts, per address, the nodes of this run that read it.
+	dependents map[string]int
+	// unsubmitted counts spending nodes whose generate request has not been
+	// answered yet; tracking counts tasks being polled. Together they are
+	// the requests the run still needs, which budgetIdle reserves.
+	unsubmitted atomic.Int64
+	tracking    atomic.Int64
+
 	mu          sync.Mutex // guards the fields below
 	creditsStop bool
 	spent       map[string]int // cents charged this run, by model
@@ -73,6 +82,7 @@ type nodeRun struct {
 	message      string
 	cost         int
 	notSubmitted bool // skipped because submitting had stopped
+	unsubmitted  bool // counted in run.unsubmitted
 }
 
 // Run applies the plan. It returns a summary of what happened; the error is
@@ -122,12 +132,31 @@ func newRun(plan *planner.Plan, opts Options) *run {
 		c := snap.Balance.Cents
 		r.remaining = &c
 	}
+	r.dependents = map[string]int{}
 	for _, n := range plan.Nodes {
 		nr := &nodeRun{node: n, done: make(chan struct{})}
 		r.nodes[n.Addr] = nr
 		r.order = append(r.order, nr)
+		if n.Excluded {
+			continue
+		}
+		if n.Action.Spends() {
+			nr.unsubmitted = true
+			r.unsubmitted.Add(1)
+		}
+		for _, d := range n.Deps {
+			r.dependents[d]++
+		}
 	}
 	return r
+}
+
+// submittedOrGone marks that nr needs no submit any more.
+func (r *run) submittedOrGone(nr *nodeRun) {
+	if nr.unsubmitted {
+		nr.unsubmitted = false
+		r.unsubmitted.Add(-1)
+	}
 }
 
 // forget drops the records of assets no longer in the spec; their files stay.
@@ -170,6 +199,7 @@ func (nr *nodeRun) finish(o Outcome, msg string) {
 // failures that must stop the whole run.
 func (r *run) runNode(ctx context.Context, nr *nodeRun) error {
 	defer close(nr.done)
+	defer r.submittedOrGone(nr)
 	n := nr.node
 	if n.Excluded {
 		nr.finish(OutcomeExcluded, "")

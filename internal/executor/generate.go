@@ -65,6 +65,7 @@ func (r *run) generate(ctx context.Context, nr *nodeRun) error {
 	r.emit(n.Addr, PhaseSubmitting, "", nil)
 	task, text, aborted, err := r.submitUnlessStopped(ctx, req)
 	r.release()
+	r.submittedOrGone(nr)
 	if aborted {
 		return r.unsent(nr)
 	}
@@ -291,33 +292,50 @@ func modelStats(st *state.State, model string) *state.ModelStats {
 	return ms
 }
 
+// recheckInterval is how often a task waiting for its next poll looks
+// again at the request budget, which may have freed up meanwhile.
+const recheckInterval = 5 * time.Second
+
 // track polls a submitted task on the learned schedule until it ends, the
-// run stops, or polling keeps failing. seenRunning is true when the task
-// was submitted in this run. A latency is learned only when this run saw
-// the task both running and done: a task resumed after a long break and
-// found done at once says nothing about how long it took.
+// run stops, or polling keeps failing. Polls of tasks that others wait on go
+// before submits; polls of leaves go after them.
 func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submittedAt time.Time, seenRunning bool) error {
 	n := nr.node
 	kind, key := n.Kind, keyFor(n.Kind, rec)
+	prio := xpilot.PriorityLeafPoll
+	if r.dependents[n.Addr] > 0 {
+		prio = xpilot.PriorityPoll
+	}
+	r.tracking.Add(1)
+	defer r.tracking.Add(-1)
 	r.emit(n.Addr, PhasePolling, rec.TaskID, nil)
 	var last time.Time
+	var known time.Duration // the task was seen processing this long after submission
 	failures := 0
 	for {
 		now := r.clock.Now()
-		due := submittedAt.Add(r.lat.NextPoll(kind, rec.Model, key, now.Sub(submittedAt), r.budgetIdle()))
+		due := submittedAt.Add(r.lat.NextPoll(kind, rec.Model, key, known, r.budgetIdle()))
 		if !last.IsZero() && due.Before(last.Add(MinPollInterval)) {
 			due = last.Add(MinPollInterval)
 		}
-		if !r.sleepUntil(ctx, due) {
+		wake := due
+		if wake.Sub(now) > recheckInterval {
+			wake = now.Add(recheckInterval)
+		}
+		if !r.sleepUntil(ctx, wake) {
 			nr.finish(OutcomeGenerating, "still generating as task "+rec.TaskID+"; apply again to resume")
 			return nil
 		}
-		task, err := r.opts.Client.Poll(xpilot.WithPriority(ctx, xpilot.PriorityPoll), rec.PollURL)
+		if wake.Before(due) {
+			continue // look at the budget again
+		}
+		task, err := r.opts.Client.Poll(xpilot.WithPriority(ctx, prio), rec.PollURL)
 		last = r.clock.Now()
 		if err != nil {
 			var apiErr *xpilot.APIError
 			if errors.As(err, &apiErr) && apiErr.Status == 401 {
 				nr.finish(OutcomeFailed, ErrUnauthorized.Error())
+				r.emit(n.Addr, PhaseFailed, ErrUnauthorized.Error(), nil)
 				return ErrUnauthorized
 			}
 			if ctx.Err() != nil {
@@ -336,22 +354,42 @@ func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submitte
 		switch task.Status {
 		case xpilot.StatusCompleted:
 			if seenRunning {
-				r.observeLatency(rec.Model, key, due.Sub(submittedAt))
+				// The poll was due at due; any later answer is time spent
+				// waiting for the rate limit, which is no part of the latency.
+				r.observeLatency(rec.Model, key, latencySample(known, due.Sub(submittedAt)))
 			}
 			return r.complete(ctx, nr, rec, task.Outputs)
 		case xpilot.StatusFailed:
 			return r.taskFailed(nr, rec, task.Error)
 		}
 		seenRunning = true // the next answer brackets the latency
+		known = last.Sub(submittedAt)
 	}
 }
 
-// budgetIdle reports whether under three quarters of the request budget is
-// in use or waiting, so that an extra poll is unlikely to delay anyone.
+// latencySample turns "processing at lo, completed at hi" into one sample.
+// A task found done at its first poll records hi: it is stable under the
+// quantile schedule (the next run polls at the same point again), where a
+// midpoint with lo = 0 would halve and drift. A bracket from a later poll
+// records its midpoint.
+func latencySample(lo, hi time.Duration) time.Duration {
+	if lo <= 0 {
+		return hi
+	}
+	return (lo + hi) / 2
+}
+
+// budgetIdle reports whether the rate window has room beyond what the run
+// still needs (a submit per unsubmitted node, a poll per tracked task), so
+// that an extra poll delays nobody.
 func (r *run) budgetIdle() bool {
 	l := r.opts.Client.Limiter()
+	if l.PerMinute() <= 0 {
+		return true
+	}
 	st := l.Stats()
-	return 4*(st.InWindow+st.Waiting) < 3*l.PerMinute()
+	need := int(r.unsubmitted.Load() + r.tracking.Load())
+	return st.InWindow+st.Waiting+need < l.PerMinute()
 }
 
 // sleepUntil waits for t on the run's clock; false if the run stopped.

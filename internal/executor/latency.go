@@ -14,9 +14,13 @@ import (
 const MinPollInterval = 3 * time.Second
 
 // pollQuantile is how sure the scheduler wants to be that a task is done
-// before it spends a request polling it. A high quantile spends few polls
-// per task at the cost of noticing fast tasks a little late.
-const pollQuantile = 0.9
+// before it spends a request polling it, when the budget is short. A high
+// quantile spends few polls per task at the cost of noticing fast tasks a
+// little late. idleQuantile is used when the window has room to spare.
+const (
+	pollQuantile = 0.9
+	idleQuantile = 0.75
+)
 
 // minLearned is how many observations of a model replace the prior.
 const minLearned = 5
@@ -65,18 +69,19 @@ func (l *Latencies) Observe(model, key string, sec float64) {
 	l.samples[model+"|"+key] = append(l.samples[model+"|"+key], sec)
 }
 
-// NextPoll returns when, measured from submission, a task that was still
-// processing elapsed after submission should next be polled. It picks the
-// time by which pollQuantile of comparable tasks that outlived elapsed were
-// done; past every known sample it backs off geometrically.
+// NextPoll returns when, measured from submission, a task last seen
+// processing at known should next be polled. It picks the time by which a
+// quantile of comparable tasks that outlived known were done: pollQuantile
+// when the budget is short, the lower idleQuantile when the window has room
+// (idle), trading a few spare requests for noticing tasks sooner. Past every
+// known sample it backs off geometrically.
 //
 // While a model has not been observed often enough, the prior may be off by
-// an order of magnitude. Then, if the request budget is mostly idle (a poll
-// costs nothing anyone else needs), it also probes on a doubling ladder
-// (3 s, 6 s, 12 s, ...), so a fast model is noticed quickly.
-func (l *Latencies) NextPoll(kind spec.Kind, model, key string, elapsed time.Duration, idle bool) time.Duration {
+// an order of magnitude. Then, if the budget is idle, it also probes on a
+// doubling ladder (3 s, 6 s, 12 s, ...), so a fast model is noticed quickly.
+func (l *Latencies) NextPoll(kind spec.Kind, model, key string, known time.Duration, idle bool) time.Duration {
 	s, learned := l.distribution(kind, model, key)
-	e := elapsed.Seconds()
+	e := known.Seconds()
 	var later []float64
 	for _, v := range s {
 		if v > e {
@@ -85,7 +90,11 @@ func (l *Latencies) NextPoll(kind spec.Kind, model, key string, elapsed time.Dur
 	}
 	next := e + backoff(e)
 	if len(later) > 0 {
-		next = quantile(later, pollQuantile)
+		q := pollQuantile
+		if idle {
+			q = idleQuantile
+		}
+		next = quantile(later, q)
 	}
 	if idle && !learned {
 		if probe := math.Max(2*e, e+MinPollInterval.Seconds()); probe < next {
@@ -93,8 +102,8 @@ func (l *Latencies) NextPoll(kind spec.Kind, model, key string, elapsed time.Dur
 		}
 	}
 	d := time.Duration(next * float64(time.Second))
-	if d < elapsed+MinPollInterval {
-		d = elapsed + MinPollInterval
+	if d < known+MinPollInterval {
+		d = known + MinPollInterval
 	}
 	return d
 }

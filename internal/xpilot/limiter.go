@@ -28,6 +28,11 @@ const (
 	PriorityModels
 	// PrioritySubmit is for generate requests.
 	PrioritySubmit
+	// PriorityLeafPoll is for polls of tasks nothing else waits on. When the
+	// budget is short they let submits go first: every task needs its submit
+	// before it can start generating, while a finished leaf only waits to be
+	// noticed, so submitting first shortens the whole batch.
+	PriorityLeafPoll
 )
 
 // String names the priority for logs.
@@ -39,6 +44,8 @@ func (p Priority) String() string {
 		return "models"
 	case PrioritySubmit:
 		return "submit"
+	case PriorityLeafPoll:
+		return "leaf-poll"
 	}
 	return "priority(" + strconv.Itoa(int(p)) + ")"
 }

@@ -136,6 +136,10 @@ func TestLimiterPriorityOrder(t *testing.T) {
 			arrivals: []Priority{PrioritySubmit, PrioritySubmit, PriorityPoll},
 			want:     []string{"2:poll", "0:submit", "1:submit"},
 		},
+		"leaf polls wait for submits": {
+			arrivals: []Priority{PriorityLeafPoll, PrioritySubmit, PriorityPoll, PriorityLeafPoll},
+			want:     []string{"2:poll", "1:submit", "0:leaf-poll", "3:leaf-poll"},
+		},
 		"priority then FIFO": {
 			arrivals: []Priority{PrioritySubmit, PriorityModels, PriorityPoll, PrioritySubmit, PriorityPoll},
 			want:     []string{"2:poll", "4:poll", "1:models", "0:submit", "3:submit"},
