@@ -48,6 +48,7 @@ func (r *run) generate(ctx context.Context, nr *nodeRun) error {
 		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: r.clock.Now()}
 	if err := r.acquire(ctx); err != nil {
 		nr.finish(OutcomeSkipped, "not started: apply stopped")
+		r.emit(n.Addr, PhaseSkipped, nr.message, nil)
 		return nil
 	}
 	if stop, why := r.stopping(); stop { // re-check: the wait for a slot may have been long
