@@ -74,7 +74,7 @@ func TestReportCommand(t *testing.T) {
 		},
 		"too many arguments": {
 			args:       func(dir string) []string { return []string{"report", dir, dir} },
-			wantCode:   2,
+			wantCode:   cli.ExitUsage,
 			wantStderr: "too many arguments",
 		},
 	}
