@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -178,13 +179,38 @@ func checkResponse(resp *http.Response, maxBytes int64) error {
 	return nil
 }
 
+// tempPrefix starts the name of a download in progress.
+const tempPrefix = ".xpflow-download-"
+
+// removeStaleDownloads deletes temp files that a killed apply left in the
+// output directory. It runs while the state lock is held, so no other apply
+// can be writing them.
+func removeStaleDownloads(outDir string) error {
+	err := filepath.WalkDir(outDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), tempPrefix) {
+			return os.Remove(path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove unfinished downloads under %s: %w", outDir, err)
+	}
+	return nil
+}
+
 // writeFile copies r into dest through a temp file in the same directory,
 // so an interrupted download never leaves a partial file under dest's name.
 func writeFile(dest string, r io.Reader, maxBytes int64) (sum string, size int64, err error) {
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return "", 0, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".xpflow-download-*")
+	tmp, err := os.CreateTemp(filepath.Dir(dest), tempPrefix+"*")
 	if err != nil {
 		return "", 0, err
 	}

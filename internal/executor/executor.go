@@ -93,6 +93,9 @@ func Run(ctx context.Context, plan *planner.Plan, opts Options) (*Summary, error
 	if err := r.forget(); err != nil {
 		return nil, err
 	}
+	if err := removeStaleDownloads(r.dl.outDir); err != nil {
+		return nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, nr := range r.order {
 		nr := nr
