@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/testbin"
 )
 
 // apiKey is a recognisable key: it must never appear in any output or in
@@ -33,27 +32,7 @@ const longEnv = "XPFLOW_FAULTS_LONG"
 var binary string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "xpflow-faults-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "xpflow")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goTool, "build", "-o", binary, "github.com/xpflow/xpflow/cmd/xpflow")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testbin.Main(m, &binary))
 }
 
 // startSim serves a simulator for one test with short latencies and a

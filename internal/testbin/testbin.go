@@ -1,0 +1,35 @@
+// Package testbin builds the xpflow binary once for tests that must run it
+// as a separate process (signals, SIGKILL, the state lock). Main is the
+// entry point, called from a test package's TestMain.
+package testbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Main builds github.com/xpflow/xpflow/cmd/xpflow into a temp directory,
+// stores its path in *binary, runs the tests and returns their exit code.
+func Main(m *testing.M, binary *string) int {
+	dir, err := os.MkdirTemp("", "xpflow-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*binary = filepath.Join(dir, "xpflow")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goTool, "build", "-o", *binary, "github.com/xpflow/xpflow/cmd/xpflow")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
