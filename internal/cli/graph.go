@@ -23,16 +23,8 @@ func runGraph(env *Env, args []string) error {
 	if *format != "dot" && *format != "svg" {
 		return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("-format %q: want dot or svg", *format)}
 	}
-	dir, err := oneArg(fs)
+	p, err := offlinePlan(env, fs, &f)
 	if err != nil {
-		return err
-	}
-	sp, err := loadSpec(env, dir, &f)
-	if err != nil {
-		return err
-	}
-	p, diags := planner.Build(sp, planner.Options{})
-	if err := printDiags(env, sp, diags); err != nil {
 		return err
 	}
 	if *format == "svg" {

@@ -36,20 +36,30 @@ func runValidate(env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	dir, err := oneArg(fs)
+	p, err := offlinePlan(env, fs, &f)
 	if err != nil {
-		return err
-	}
-	sp, err := loadSpec(env, dir, &f)
-	if err != nil {
-		return err
-	}
-	p, diags := planner.Build(sp, planner.Options{})
-	if err := printDiags(env, sp, diags); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "The spec is valid: %d asset instances.\n", len(p.Nodes))
 	return nil
+}
+
+// offlinePlan loads the spec named by fs's argument and plans it without
+// the API (no catalog, no state), printing diagnostics.
+func offlinePlan(env *Env, fs *flag.FlagSet, f *specFlags) (*planner.Plan, error) {
+	dir, err := oneArg(fs)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := loadSpec(env, dir, f)
+	if err != nil {
+		return nil, err
+	}
+	p, diags := planner.Build(sp, planner.Options{})
+	if err := printDiags(env, sp, diags); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // planned is a plan with what made it, for plan and apply.
