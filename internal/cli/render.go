@@ -105,22 +105,33 @@ func renderNode(w io.Writer, pal palette, n *planner.Node) {
 	}
 }
 
-// keyParams names the parameters that matter most for the kind.
+// keyParams names the parameters that matter most for the kind, e.g.
+// "8s 16:9 audio" or "max_tokens=40".
 func keyParams(n *planner.Node) string {
 	var parts []string
-	for _, name := range []string{"duration", "aspect_ratio", "mode", "max_tokens"} {
+	for _, name := range []string{"duration", "aspect_ratio", "mode", "max_tokens", "temperature"} {
 		v, ok := n.Params[name]
 		if !ok || v.IsNull() {
 			continue
 		}
 		s := showValue(v, 20)
-		if name == "duration" {
+		switch {
+		case !v.IsWhollyKnown():
+			s = name + "=" + s
+		case name == "duration":
 			s += "s"
+		case name == "aspect_ratio":
+			s = v.AsString()
+		default:
+			s = name + "=" + strings.Trim(s, `"`)
 		}
 		parts = append(parts, s)
 	}
 	if v, ok := n.Params["generate_audio"]; ok && v.IsKnown() && !v.IsNull() && v.True() {
 		parts = append(parts, "audio")
+	}
+	if v, ok := n.Params["lock_camera"]; ok && v.IsKnown() && !v.IsNull() && v.True() {
+		parts = append(parts, "locked camera")
 	}
 	return strings.Join(parts, " ")
 }
