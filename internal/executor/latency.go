@@ -78,7 +78,7 @@ func (l *Latencies) Observe(model, key string, sec float64) {
 //
 // While a model has not been observed often enough, the prior may be off by
 // an order of magnitude. Then, if the budget is idle, it also probes on a
-// doubling ladder (3 s, 6 s, 12 s, ...), so a fast model is noticed quickly.
+// ladder growing by half each step (3 s, 4.5 s, 6.75 s, ...), so a fast model is noticed quickly.
 func (l *Latencies) NextPoll(kind spec.Kind, model, key string, known time.Duration, idle bool) time.Duration {
 	s, learned := l.distribution(kind, model, key)
 	e := known.Seconds()
@@ -97,7 +97,7 @@ func (l *Latencies) NextPoll(kind spec.Kind, model, key string, known time.Durat
 		next = quantile(later, q)
 	}
 	if idle && !learned {
-		if probe := math.Max(2*e, e+MinPollInterval.Seconds()); probe < next {
+		if probe := math.Max(1.5*e, e+MinPollInterval.Seconds()); probe < next {
 			next = probe
 		}
 	}
