@@ -78,7 +78,8 @@ func (l *Latencies) Observe(model, key string, sec float64) {
 //
 // While a model has not been observed often enough, the prior may be off by
 // an order of magnitude. Then, if the budget is idle, it also probes on a
-// ladder growing by half each step (3 s, 4.5 s, 6.75 s, ...), so a fast model is noticed quickly.
+// ladder growing by half each step (3 s, 4.5 s, 6.75 s, ...), so a fast
+// model is noticed quickly.
 func (l *Latencies) NextPoll(kind spec.Kind, model, key string, known time.Duration, idle bool) time.Duration {
 	s, learned := l.distribution(kind, model, key)
 	e := known.Seconds()

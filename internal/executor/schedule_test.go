@@ -25,7 +25,7 @@ func TestNextPoll(t *testing.T) {
 		"learned, idle never probes":            {st: learned, known: sec(10), idle: true, want: sec(97.5)},
 		"past every sample: backoff":            {st: learned, known: sec(200), want: sec(230)},
 		"prior, budget short: no probing":       {st: state.New(), want: sec(156)},
-		"prior, budget idle: doubling probe":    {st: state.New(), known: sec(12), idle: true, want: sec(24)},
+		"prior, budget idle: probe ladder x1.5": {st: state.New(), known: sec(12), idle: true, want: sec(18)},
 		"prior, idle, first probe after 3 s":    {st: state.New(), idle: true, want: sec(3)},
 		"never sooner than 3 s after last seen": {st: learned, known: sec(119.5), want: sec(122.5)},
 	}
