@@ -183,7 +183,13 @@ func summaryLine(p *planner.Plan) string {
 	counts := p.Counts()
 	var parts []string
 	for _, a := range append(append([]planner.Action{}, actionOrder...), planner.ActionForget, planner.ActionNoop) {
-		if counts[a] > 0 {
+		switch {
+		case counts[a] == 0:
+		case a == planner.ActionNoop:
+			parts = append(parts, fmt.Sprintf("%d unchanged", counts[a]))
+		case a == planner.ActionUnknown:
+			parts = append(parts, fmt.Sprintf("%d with an unknown outcome", counts[a]))
+		default:
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[a], a))
 		}
 	}
