@@ -37,7 +37,7 @@ type liveAsset struct {
 
 func newLiveView(w io.Writer, total, estimate int, limiter *xpilot.Limiter, colorOn bool) *liveView {
 	v := &liveView{assets: map[string]*liveAsset{}, estimate: estimate, limiter: limiter, pal: newPalette(colorOn)}
-	v.progress = mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
+	v.progress = mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 	v.overall = v.progress.AddBar(int64(total),
 		mpb.BarPriority(1<<30), // keep the overall bar last
 		mpb.PrependDecorators(decor.Name("assets "), decor.CountersNoUnit("%d/%d")),
@@ -64,32 +64,41 @@ func (v *liveView) budgetText() string {
 }
 
 // Event updates the asset's line, or retires it when the asset is finished.
+// It never calls into mpb while holding v.mu: mpb's render loop calls the
+// decorators, which take v.mu, so holding it across a call into mpb could
+// deadlock.
 func (v *liveView) Event(e executor.Event) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if e.CostCents != nil {
 		v.spent += *e.CostCents
 	}
 	a := v.assets[e.Addr]
 	switch e.Phase {
 	case executor.PhaseDone, executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown:
+		delete(v.assets, e.Addr)
+		v.mu.Unlock()
 		if a != nil {
 			a.bar.Abort(true)
-			delete(v.assets, e.Addr)
 		}
 		v.overall.Increment()
 		fmt.Fprintf(v.progress, "%7s  %s  %s  %s\n", formatElapsed(e.Elapsed), v.phaseText(e.Phase), e.Addr, e.Message)
 		return
 	}
-	if a == nil {
-		a = &liveAsset{since: e.Time}
-		addr := e.Addr
-		a.bar = v.progress.New(0, mpb.NopStyle(), mpb.PrependDecorators(
-			decor.Any(func(decor.Statistics) string { return v.assetLine(addr) }),
-		))
-		v.assets[e.Addr] = a
+	if a != nil {
+		a.phase = e.Phase
+		v.mu.Unlock()
+		return
 	}
-	a.phase = e.Phase
+	a = &liveAsset{since: e.Time, phase: e.Phase}
+	v.assets[e.Addr] = a
+	v.mu.Unlock()
+	addr := e.Addr
+	bar := v.progress.New(0, mpb.NopStyle(), mpb.PrependDecorators(
+		decor.Any(func(decor.Statistics) string { return v.assetLine(addr) }),
+	))
+	v.mu.Lock()
+	a.bar = bar
+	v.mu.Unlock()
 }
 
 func (v *liveView) assetLine(addr string) string {
@@ -120,11 +129,17 @@ func (v *liveView) phaseText(p executor.Phase) string {
 // Close stops the live area so the summary prints below it.
 func (v *liveView) Close() {
 	v.mu.Lock()
+	var bars []*mpb.Bar
 	for addr, a := range v.assets {
-		a.bar.Abort(true)
+		if a.bar != nil {
+			bars = append(bars, a.bar)
+		}
 		delete(v.assets, addr)
 	}
 	v.mu.Unlock()
+	for _, b := range bars {
+		b.Abort(true)
+	}
 	v.overall.Abort(false)
 	v.progress.Wait()
 }
