@@ -76,7 +76,7 @@ func runApply(env *Env, args []string) error {
 		jv = newJSONView(env.Stdout)
 		jv.Plan(pl.plan)
 	} else {
-		renderPlan(env.Stdout, pl.plan, useColor(env))
+		renderPlan(redactSensitive(env.Stdout, sp), pl.plan, useColor(env))
 	}
 	if !pl.plan.HasChanges() {
 		if jv != nil {

@@ -70,13 +70,14 @@ func runOutput(env *Env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
 	}
+	w := redactSensitive(env.Stdout, sp)
 	for _, n := range names {
 		v := outs[n]
 		if !v.IsWhollyKnown() {
-			fmt.Fprintf(env.Stdout, "%s = (known after apply)\n", n)
+			fmt.Fprintf(w, "%s = (known after apply)\n", n)
 			continue
 		}
-		fmt.Fprintf(env.Stdout, "%s = %s\n", n, hclwrite.TokensForValue(v).Bytes())
+		fmt.Fprintf(w, "%s = %s\n", n, hclwrite.TokensForValue(v).Bytes())
 	}
 	return nil
 }

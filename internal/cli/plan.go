@@ -124,7 +124,7 @@ func runPlan(env *Env, args []string) error {
 			return err
 		}
 	} else {
-		renderPlan(env.Stdout, pl.plan, useColor(env))
+		renderPlan(redactSensitive(env.Stdout, sp), pl.plan, useColor(env))
 	}
 	if *out != "" {
 		if err := savePlanFile(*out, pl, &f, statePath); err != nil {
