@@ -311,6 +311,12 @@ func (r *run) track(ctx context.Context, nr *nodeRun, rec *state.Asset, submitte
 	defer r.tracking.Add(-1)
 	r.emit(n.Addr, PhasePolling, rec.TaskID, nil)
 	var last time.Time
+	if !seenRunning {
+		// A resumed task may have been polled by the run before this one
+		// just before it stopped: count this run's start as a poll, so the
+		// 3 s spacing holds across runs too.
+		last = r.start
+	}
 	var known time.Duration // the task was seen processing this long after submission
 	failures := 0
 	for {
