@@ -87,7 +87,7 @@ func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills int) (int, []
 	for _, a := range wantAddrs(products) {
 		allowed[a] = 1
 	}
-	killed := 0
+	killed, failedInARow := 0, 0
 	for i := 0; killed < kills; i++ {
 		args := append([]string{"apply", "-auto-approve"}, replaceUnknown(t, g, run, dir, allowed)...)
 		p := startXpflow(t, g, run.URL, append(args, dir)...)
@@ -105,6 +105,17 @@ func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills int) (int, []
 		}
 		if ended && p.cmd.ProcessState.ExitCode() == 0 {
 			break // the campaign is complete: more kills here would test nothing
+		}
+		// An apply that ends on its own with an error would otherwise make
+		// this loop spin without ever landing a kill.
+		if ended {
+			failedInARow++
+		} else {
+			failedInARow = 0
+		}
+		if failedInARow >= 3 {
+			t.Fatalf("apply %d ended on its own with exit %d three times in a row; stdout:\n%s\nstderr:\n%s",
+				i+1, p.cmd.ProcessState.ExitCode(), p.stdout, p.stderr)
 		}
 	}
 	finalStart := time.Now()
@@ -155,7 +166,7 @@ func replaceUnknown(t *testing.T, g *secretGuard, run *sim.Running, dir string, 
 	actions := planActions(t, g, run.URL, dir)
 	st := loadState(t, dir)
 	led := readLedger(run.Server.Log())
-	var args []string
+	var addrs []string
 	for addr, act := range actions {
 		if act != "unknown" {
 			continue
@@ -166,9 +177,15 @@ func replaceUnknown(t *testing.T, g *secretGuard, run *sim.Running, dir string, 
 		if n := len(led.charged[addr]); n >= allowed[addr] {
 			allowed[addr] = n + 1
 		}
+		addrs = append(addrs, addr)
+	}
+	// Sort the addresses, not the flags: sorting "-replace" pairs as one
+	// list separates each flag from its value.
+	sort.Strings(addrs)
+	var args []string
+	for _, addr := range addrs {
 		args = append(args, "-replace", addr)
 	}
-	sort.Strings(args)
 	return args
 }
 
