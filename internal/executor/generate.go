@@ -203,6 +203,19 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 	} else {
 		rec.Status, rec.TaskID, rec.PollURL, rec.Provider = state.StatusSubmitted, task.TaskID, task.PollURL, task.Provider
 		cost, remaining = task.CostCents, task.RemainingCreditsCents
+		// A synchronous answer is final: record it in this first write, or a
+		// crash before the next one would leave a "submitted" task with no
+		// poll_url to resume from and its paid output URLs lost.
+		switch task.Status {
+		case xpilot.StatusCompleted:
+			rec.Status, rec.CompletedAt = state.StatusCompleted, now
+			rec.Outputs = make([]state.Output, len(task.Outputs))
+			for i, u := range task.Outputs {
+				rec.Outputs[i] = state.Output{URL: u}
+			}
+		case xpilot.StatusFailed:
+			rec.Status, rec.Error = state.StatusFailed, "generation failed: "+task.Error
+		}
 	}
 	rec.CostCents = cost
 	r.charge(nr, rec.Model, cost, remaining)

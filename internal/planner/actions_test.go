@@ -146,8 +146,11 @@ func TestActionsFromState(t *testing.T) {
 			want: with(map[string]Action{`image.hero["a"]`: ActionDownload}),
 		},
 		"submitted resumes": {
-			mutate: func(_ string, st *state.State) { st.Assets[`video.spot["a"]`].Status = state.StatusSubmitted },
-			want:   with(map[string]Action{`video.spot["a"]`: ActionResume}),
+			mutate: func(_ string, st *state.State) {
+				a := st.Assets[`video.spot["a"]`]
+				a.Status, a.PollURL = state.StatusSubmitted, "/api/v1/video/t?provider=seedance"
+			},
+			want: with(map[string]Action{`video.spot["a"]`: ActionResume}),
 		},
 		"failed retries": {
 			mutate: func(_ string, st *state.State) { st.Assets[`video.spot["a"]`].Status = state.StatusFailed },
@@ -303,5 +306,20 @@ func TestUpstreamReplaceShowsOnlyRealChanges(t *testing.T) {
 	want := []Change{{Param: "image_url", Old: `"https://cdn.example/image.hero_a.bin"`, New: unknownMarker}}
 	if diff := cmp.Diff(want, n.Changes); diff != "" {
 		t.Errorf("changes of a downstream replace (-want +got):\n%s", diff)
+	}
+}
+
+func TestSubmittedWithoutPollURLIsUnknown(t *testing.T) {
+	cat := simCatalog(t)
+	dir := t.TempDir()
+	sp := writeSpec(t, dir, chainSpec)
+	st := state.New()
+	completeAll(t, sp, cat, st)
+	a := st.Assets[`image.hero["a"]`]
+	a.Status, a.PollURL, a.Outputs = state.StatusSubmitted, "", nil
+	p, _ := Build(sp, Options{Catalog: cat, State: st})
+	n, _ := p.Node(`image.hero["a"]`)
+	if n.Action != ActionUnknown || !strings.Contains(n.Reason, "-replace") {
+		t.Errorf("submitted without poll_url: action %s (%s), want unknown pointing at -replace", n.Action, n.Reason)
 	}
 }

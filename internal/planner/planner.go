@@ -249,6 +249,9 @@ func (b *builder) decide(n *Node) {
 		n.Action, n.Reason = ActionReplace, "an upstream output will change"
 	case hash != prior.RequestHash:
 		n.Action, n.Reason = ActionReplace, "the request changed"
+	case prior.Status == state.StatusSubmitted && prior.PollURL == "":
+		n.Action = ActionUnknown
+		n.Reason = "the state records task " + prior.TaskID + " as generating but holds no poll_url to follow it; use -replace " + n.Addr + " to generate it again"
 	case prior.Status == state.StatusSubmitted:
 		n.Action, n.Reason = ActionResume, "generating since the last run"
 	case prior.Status == state.StatusFailed:
