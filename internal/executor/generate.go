@@ -44,6 +44,7 @@ func (r *run) generate(ctx context.Context, nr *nodeRun) error {
 		r.emit(n.Addr, PhaseFailed, err.Error(), nil)
 		return nil
 	}
+	r.emit(n.Addr, PhaseQueued, "", nil) // its inputs are known; it waits for a slot and the rate limit
 	rec := &state.Asset{Address: n.Addr, Kind: string(n.Kind), Model: req.Model(), RequestHash: req.Hash(),
 		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: r.clock.Now()}
 	if err := r.acquire(ctx); err != nil {
