@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -379,5 +380,27 @@ func TestPriorityFromContext(t *testing.T) {
 				t.Errorf("priority (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestUndocumented500OnGenerateIsUnknownOutcome(t *testing.T) {
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(500)
+		w.Write([]byte(`{"error":{"message":"internal error","code":"INTERNAL"}}`))
+	}))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, APIKey: "xp_k", Clock: clock.NewFake(time.Unix(0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GenerateVideo(context.Background(), VideoRequest{Model: "m", Prompt: "p"})
+	if !errors.Is(err, ErrUnknownOutcome) {
+		t.Errorf("500 INTERNAL on a generate: err = %v, want an unknown outcome (it may have been charged)", err)
+	}
+	if requests != 1 {
+		t.Errorf("the generate was sent %d times, want 1", requests)
 	}
 }

@@ -180,8 +180,11 @@ func (c *Client) refuse(cl call, resp *http.Response, body []byte) (retryHint, e
 	case resp.StatusCode >= 500 && apiErr.Code == CodeGenerationFailed:
 		// Documented: upstream failed, nothing started, nothing charged.
 		return retryHint{ok: true, genFailed: true, after: apiErr.RetryAfter}, apiErr
-	case cl.generate && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout):
-		// A gateway gave up waiting: the service may have started the job.
+	case cl.generate && resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable:
+		// Any other server error (a gateway that gave up waiting, a crash
+		// after the charge) may come after the job started: only
+		// GENERATION_FAILED is documented as not charged, and a 503 says the
+		// service did not take the request.
 		return retryHint{}, &UnknownOutcomeError{Endpoint: cl.endpoint, Err: apiErr}
 	}
 	return retryHint{}, apiErr
