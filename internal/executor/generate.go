@@ -223,7 +223,8 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 	key := r.elapsedKey(n, req)
 	err := r.record(rec, func(st *state.State) { observePrice(st, rec.Model, key, cost, r.balance(), now) })
 	if err != nil {
-		return err
+		// The generation is paid: name the task so it can be found again.
+		return fmt.Errorf("%w (the API answered task %q, poll_url %q: note them, the state could not)", err, rec.TaskID, rec.PollURL)
 	}
 	r.emit(n.Addr, PhaseSubmitted, rec.TaskID, cost)
 	switch {
@@ -234,10 +235,13 @@ func (r *run) submitted(ctx context.Context, nr *nodeRun, rec *state.Asset, req 
 	case task.Status == xpilot.StatusFailed:
 		return r.taskFailed(nr, rec, task.Error)
 	case task.PollURL == "":
-		rec.Status, rec.Error = state.StatusFailed, "the API answered "+task.Status+" without a poll_url to follow"
-		nr.finish(OutcomeFailed, rec.Error)
-		r.emit(n.Addr, PhaseFailed, rec.Error, nil)
-		return r.record(rec, nil)
+		// The task is paid for but cannot be followed. The record stays
+		// "submitted" (which plans as unknown, never as an automatic retry).
+		msg := "the API answered " + task.Status + " for task " + task.TaskID + " without a poll_url to follow; " +
+			"it may have been charged. Check it, then use -replace " + n.Addr + " to generate it again"
+		nr.finish(OutcomeUnknown, msg)
+		r.emit(n.Addr, PhaseUnknown, msg, nil)
+		return nil
 	}
 	return r.track(ctx, nr, rec, now, true)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/state"
@@ -321,5 +322,38 @@ func TestSubmittedWithoutPollURLIsUnknown(t *testing.T) {
 	n, _ := p.Node(`image.hero["a"]`)
 	if n.Action != ActionUnknown || !strings.Contains(n.Reason, "-replace") {
 		t.Errorf("submitted without poll_url: action %s (%s), want unknown pointing at -replace", n.Action, n.Reason)
+	}
+}
+
+func TestPaidWorkInFlightIsNeverDropped(t *testing.T) {
+	cat := simCatalog(t)
+	dir := t.TempDir()
+	sp := writeSpec(t, dir, chainSpec)
+	st := state.New()
+	completeAll(t, sp, cat, st)
+	spot := st.Assets[`video.spot["a"]`]
+	spot.Status, spot.PollURL = state.StatusSubmitted, "/api/v1/video/t?provider=seedance"
+	st.Assets["video.gone"] = &state.Asset{Address: "video.gone", Kind: "video", Status: state.StatusIntent}
+	st.Assets["video.done"] = &state.Asset{Address: "video.done", Kind: "video", Status: state.StatusCompleted}
+
+	// The prompt of the generating video changes, and two assets leave the spec.
+	sp = writeSpec(t, dir, strings.Replace(chainSpec, `"push in on ${each.key}"`, `"pull out from ${each.key}"`, 1))
+	p, diags := Build(sp, Options{Catalog: cat, State: st})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	n, _ := p.Node(`video.spot["a"]`)
+	if n.Action != ActionResume || !strings.Contains(n.Reason, "request has changed") {
+		t.Errorf("a paid video whose prompt changed: %s (%s), want resume saying the request changed", n.Action, n.Reason)
+	}
+	if diff := cmp.Diff([]string{"video.done"}, p.Forget); diff != "" {
+		t.Errorf("forget (-want +got): only the completed record may go:\n%s", diff)
+	}
+	var warned bool
+	for _, d := range diags {
+		warned = warned || (d.Severity == hcl.DiagWarning && strings.Contains(d.Summary, "video.gone"))
+	}
+	if !warned {
+		t.Errorf("want a warning that video.gone is kept, got %v", diags)
 	}
 }

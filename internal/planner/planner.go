@@ -161,9 +161,14 @@ func Build(sp *spec.Spec, opts Options) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	for _, addr := range sortedKeys(st.Assets) {
-		if _, ok := p.byAddr[addr]; !ok && len(opts.Targets) == 0 {
-			p.Forget = append(p.Forget, addr)
+		if _, ok := p.byAddr[addr]; ok || len(opts.Targets) > 0 {
+			continue
 		}
+		if a := st.Assets[addr]; a.Status == state.StatusIntent || a.Status == state.StatusSubmitted {
+			diags = append(diags, keptInFlight(a))
+			continue
+		}
+		p.Forget = append(p.Forget, addr)
 	}
 	diags = append(diags, b.applyTargets()...)
 	for _, n := range p.Nodes {
@@ -178,6 +183,18 @@ func Build(sp *spec.Spec, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	diags = append(diags, p.budgetDiags()...)
 	return p, diags
+}
+
+// keptInFlight warns that a record no longer in the spec is kept, because
+// forgetting it would lose a generation that is (or may be) paid for.
+func keptInFlight(a *state.Asset) *hcl.Diagnostic {
+	what := "its generate request was sent but never answered, so it may have been charged"
+	if a.Status == state.StatusSubmitted {
+		what = "task " + a.TaskID + " is paid for and still generating"
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Keeping " + a.Address + " in state",
+		Detail: a.Address + " is no longer in the spec, but " + what + ". Its record is kept so nothing paid is lost; " +
+			"put it back in the spec to finish it, or drop it with: xpflow state rm '" + a.Address + "'"}
 }
 
 func (p *Plan) budgetDiags() hcl.Diagnostics {
@@ -245,15 +262,20 @@ func (b *builder) decide(n *Node) {
 	case prior.Status == state.StatusIntent:
 		n.Action = ActionUnknown
 		n.Reason = "a generate request was sent but its answer was never recorded; it may have been charged. Apply will not resend it on its own: use -replace " + n.Addr + " to generate it again"
-	case !known:
-		n.Action, n.Reason = ActionReplace, "an upstream output will change"
-	case hash != prior.RequestHash:
-		n.Action, n.Reason = ActionReplace, "the request changed"
 	case prior.Status == state.StatusSubmitted && prior.PollURL == "":
 		n.Action = ActionUnknown
 		n.Reason = "the state records task " + prior.TaskID + " as generating but holds no poll_url to follow it; use -replace " + n.Addr + " to generate it again"
 	case prior.Status == state.StatusSubmitted:
+		// A paid task in flight is finished first, even when the request
+		// changed since: replacing it now would throw away what was paid.
 		n.Action, n.Reason = ActionResume, "generating since the last run"
+		if !known || hash != prior.RequestHash {
+			n.Reason += "; its request has changed since, so the apply after this one will replace it (or use -replace " + n.Addr + " now)"
+		}
+	case !known:
+		n.Action, n.Reason = ActionReplace, "an upstream output will change"
+	case hash != prior.RequestHash:
+		n.Action, n.Reason = ActionReplace, "the request changed"
 	case prior.Status == state.StatusFailed:
 		n.Action, n.Reason = ActionRetry, "failed last time: "+prior.Error
 	case !b.filesIntact(prior):
