@@ -29,6 +29,7 @@ func runApply(env *Env, args []string) error {
 	if *asJSON && !*auto {
 		return &ExitErr{Code: ExitUsage, Err: errors.New("-json needs -auto-approve: review the plan with 'xpflow plan' first")}
 	}
+	in := watchInterrupts(env)
 	arg, err := oneArg(fs)
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func runApply(env *Env, args []string) error {
 			return err
 		}
 	}
-	return execute(ctx, env, pl, c, store, *parallelism, jv)
+	return execute(ctx, env, in, pl, c, store, *parallelism, jv)
 }
 
 // warnBalance warns when the estimate exceeds the last known balance.
@@ -121,10 +122,9 @@ func confirm(env *Env) error {
 }
 
 // execute runs the executor with signal handling and prints the summary.
-func execute(ctx context.Context, env *Env, pl *planned, c *conn, store *state.Store, parallelism int, jv *jsonView) error {
-	stop := make(chan struct{})
-	var once sync.Once
-	go watchSignals(env, stop, &once)
+func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn, store *state.Store, parallelism int, jv *jsonView) error {
+	in.startExecuting()
+	stop := in.stop
 	var view executor.Observer = newLineView(env)
 	var live *liveView
 	switch {
@@ -168,21 +168,51 @@ func toRun(pl *planned) int {
 	return n
 }
 
-// watchSignals closes stop on the first interrupt and exits at once on the
-// second.
-func watchSignals(env *Env, stop chan struct{}, once *sync.Once) {
-	if env.Signals == nil {
-		return
+// interrupts handles SIGINT/SIGTERM for apply. Until execution starts
+// nothing has been submitted, so the first signal exits at once (planning
+// may be waiting on the catalog, confirmation on the user). During execution
+// the first signal closes stop, which ends submitting and saves state, and
+// the second exits at once.
+type interrupts struct {
+	stop      chan struct{}
+	mu        sync.Mutex // guards executing and stopped
+	executing bool
+	stopped   bool
+}
+
+func watchInterrupts(env *Env) *interrupts {
+	in := &interrupts{stop: make(chan struct{})}
+	if env.Signals != nil {
+		go in.loop(env)
 	}
-	n := 0
+	return in
+}
+
+// executing marks the start of execution.
+func (in *interrupts) startExecuting() {
+	in.mu.Lock()
+	in.executing = true
+	in.mu.Unlock()
+}
+
+func (in *interrupts) loop(env *Env) {
 	for range env.Signals {
-		n++
-		if n == 1 {
-			fmt.Fprintln(env.Stderr, "\nInterrupt: no new submits; saving state. Press Ctrl-C again to exit at once.")
-			once.Do(func() { close(stop) })
-			continue
+		in.mu.Lock()
+		executing, first := in.executing, !in.stopped
+		if executing && first {
+			in.stopped = true
+			close(in.stop)
 		}
-		fmt.Fprintln(env.Stderr, "Second interrupt: exiting now. State is saved after every step.")
+		in.mu.Unlock()
+		switch {
+		case !executing:
+			fmt.Fprintln(env.Stderr, "\nInterrupted before anything was submitted.")
+		case first:
+			fmt.Fprintln(env.Stderr, "\nInterrupt: no new submits; saving state. Press Ctrl-C again to exit at once.")
+			continue
+		default:
+			fmt.Fprintln(env.Stderr, "Second interrupt: exiting now. State is saved after every step.")
+		}
 		if env.Exit != nil {
 			env.Exit(ExitInterrupted)
 		}
