@@ -126,9 +126,16 @@ func (r *run) submitUnlessStopped(ctx context.Context, req planner.Request) (tas
 		case <-finished:
 		}
 	}()
+	// After a refusal (a 429, a documented GENERATION_FAILED) the client
+	// waits to retry: that retry must not go out once apply is stopped.
+	sctx = xpilot.WithRetryGate(sctx, func() bool { stop, _ := r.stopping(); return !stop })
 	task, text, err = r.submit(sctx, req)
 	close(finished)
 	watch.Wait()
+	var declined *xpilot.RetryCancelledError
+	if errors.As(err, &declined) {
+		return nil, nil, true, err
+	}
 	// A request written despite the cancel is an unknown outcome, never
 	// an abort: only an error before sending counts as one.
 	aborted = phase.Load() == submitAborted && err != nil && !errors.Is(err, xpilot.ErrUnknownOutcome)

@@ -404,3 +404,28 @@ func TestUndocumented500OnGenerateIsUnknownOutcome(t *testing.T) {
 		t.Errorf("the generate was sent %d times, want 1", requests)
 	}
 }
+
+func TestRetryGateStopsARetryAfterA429(t *testing.T) {
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(429)
+		w.Write([]byte(`{"error":{"message":"slow down","code":"RATE_LIMITED"}}`))
+	}))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, APIKey: "xp_k", Clock: clock.NewFake(time.Unix(0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	ctx := WithRetryGate(context.Background(), func() bool { asked++; return false })
+	_, err = c.GenerateImage(ctx, ImageRequest{Model: "m", Prompt: "p"})
+	var declined *RetryCancelledError
+	if !errors.As(err, &declined) || errors.Is(err, ErrUnknownOutcome) {
+		t.Fatalf("err = %v, want a RetryCancelledError (refused, so not charged)", err)
+	}
+	if requests != 1 || asked != 1 {
+		t.Errorf("server saw %d requests and the gate was asked %d times, want 1 and 1", requests, asked)
+	}
+}

@@ -49,6 +49,26 @@ func (c *Client) newCall(ctx context.Context, method string, u *url.URL, body []
 		generate: method == http.MethodPost, prio: p}
 }
 
+type retryGateKey struct{}
+
+// WithRetryGate returns a context whose calls ask gate before every retry;
+// when it returns false the call stops with a *RetryCancelledError instead.
+// Every retry follows an attempt that was refused or never sent, so a call
+// stopped this way was not charged: the executor uses it to drop submits
+// waiting out a 429 once apply is interrupted.
+func WithRetryGate(ctx context.Context, gate func() bool) context.Context {
+	return context.WithValue(ctx, retryGateKey{}, gate)
+}
+
+// RetryCancelledError is the last refusal of a call whose retry the gate
+// of WithRetryGate declined. Nothing it sent was charged.
+type RetryCancelledError struct{ Err error }
+
+func (e *RetryCancelledError) Error() string { return e.Err.Error() + "; not retried" }
+
+// Unwrap returns the last refusal.
+func (e *RetryCancelledError) Unwrap() error { return e.Err }
+
 // do runs cl with retries until decode accepts a 2xx body, or it fails.
 func (c *Client) do(ctx context.Context, cl call, decode func([]byte) error) error {
 	genFailures := 0
@@ -62,6 +82,9 @@ func (c *Client) do(ctx context.Context, cl call, decode func([]byte) error) err
 		}
 		if attempt >= c.retry.MaxAttempts || genFailures > c.retry.MaxGenerationFailed {
 			return err
+		}
+		if gate, ok := ctx.Value(retryGateKey{}).(func() bool); ok && !gate() {
+			return &RetryCancelledError{Err: err}
 		}
 		delay := c.backoff(attempt, hint)
 		c.logf("xpilot: %s: attempt %d/%d failed: %v; retrying in %s",
