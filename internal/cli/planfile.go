@@ -66,6 +66,11 @@ func (pf *planFile) fill(pl *planned) {
 			continue
 		}
 		pf.Actions[n.Addr] = string(n.Action)
+		// The request hash covers what the spec digest cannot: files read
+		// by file() and templatefile(), and every resolved parameter.
+		if req, err := planner.RequestFromParams(n.Kind, n.Params); err == nil {
+			pf.Actions[n.Addr] += " " + req.Hash()
+		}
 		if n.Action.Spends() {
 			pf.Prices[n.Addr] = fmt.Sprintf("%s priced=%t cents=%d observed=%t", n.Model, n.Cost.Priced, n.Cost.Cents, n.Cost.Observed)
 		}

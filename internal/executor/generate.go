@@ -469,11 +469,23 @@ func (r *run) complete(ctx context.Context, nr *nodeRun, rec *state.Asset, urls 
 	if len(urls) == 0 {
 		return r.taskFailed(nr, rec, "the task completed with no outputs")
 	}
+	// Keep what is known of outputs already recorded (a re-download): a
+	// failed download must not erase the record of a file still intact.
+	known := map[string]state.Output{}
+	for _, o := range rec.Outputs {
+		known[o.URL] = o
+	}
 	rec.Outputs = make([]state.Output, len(urls))
 	for i, u := range urls {
 		rec.Outputs[i] = state.Output{URL: u}
+		if o, ok := known[u]; ok {
+			rec.Outputs[i] = o
+		}
 	}
-	rec.Status, rec.CompletedAt = state.StatusCompleted, r.clock.Now()
+	if rec.CompletedAt.IsZero() {
+		rec.CompletedAt = r.clock.Now()
+	}
+	rec.Status = state.StatusCompleted
 	if err := r.record(rec, nil); err != nil { // the URLs are paid for: keep them first
 		return err
 	}
