@@ -71,6 +71,12 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
+// DefaultTimeout bounds one request. It is generous because synchronous
+// generations (images, long texts) answer only when done, and a generate
+// that times out after it was sent is an unknown outcome the user must
+// settle by hand.
+const DefaultTimeout = 5 * time.Minute
+
 // Config configures a Client. Only APIKey is required.
 type Config struct {
 	// BaseURL is the service root, DefaultBaseURL when empty.
@@ -80,7 +86,7 @@ type Config struct {
 	// RequestsPerMinute is the limit of the key, used when Limiter is nil;
 	// DefaultRequestsPerMinute when zero.
 	RequestsPerMinute int
-	// HTTPClient sends requests; a client with a 2-minute timeout when nil.
+	// HTTPClient sends requests; a client with a DefaultTimeout when nil.
 	HTTPClient *http.Client
 	// Clock times the limiter, backoffs and Retry-After; clock.Real() when nil.
 	Clock clock.Clock
@@ -167,7 +173,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{base: base, key: cfg.APIKey, scrub: sc, http: cfg.HTTPClient, clock: cfg.Clock,
 		limiter: cfg.Limiter, retry: cfg.Retry.withDefaults(), rand: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: 2 * time.Minute, CheckRedirect: sameHostRedirect}
+		c.http = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHostRedirect}
 	}
 	if c.clock == nil {
 		c.clock = clock.Real()
