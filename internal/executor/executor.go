@@ -223,10 +223,10 @@ func (r *run) runNode(ctx context.Context, nr *nodeRun) error {
 		return nil
 	case planner.ActionResume:
 		r.emit(n.Addr, PhaseQueued, "resuming task "+n.Prior.TaskID, nil)
-		return r.track(ctx, nr, copyAsset(n.Prior), n.Prior.SubmittedAt, false)
+		return r.track(ctx, nr, n.Prior.Clone(), n.Prior.SubmittedAt, false)
 	case planner.ActionDownload:
 		r.emit(n.Addr, PhaseQueued, "downloading again", nil)
-		return r.complete(ctx, nr, copyAsset(n.Prior), outputURLs(n.Prior))
+		return r.complete(ctx, nr, n.Prior.Clone(), outputURLs(n.Prior))
 	default:
 		return r.generate(ctx, nr)
 	}
@@ -311,7 +311,7 @@ func (r *run) setResult(addr string, a *state.Asset) {
 
 // record writes one asset record durably.
 func (r *run) record(a *state.Asset, extra func(st *state.State)) error {
-	rec := copyAsset(a)
+	rec := a.Clone()
 	err := r.opts.Store.Update(func(st *state.State) error {
 		if st.Assets == nil {
 			st.Assets = map[string]*state.Asset{}

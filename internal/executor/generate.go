@@ -20,14 +20,6 @@ import (
 // as submitted, so the next apply resumes it.
 const maxPollFailures = 3
 
-// copyAsset returns a copy of a whose slices the caller may change.
-func copyAsset(a *state.Asset) *state.Asset {
-	c := *a
-	c.Outputs = append([]state.Output(nil), a.Outputs...)
-	c.DependsOn = append([]string(nil), a.DependsOn...)
-	return &c
-}
-
 // generate submits a new generation for the node, recording an intent
 // before the request and the task right after it.
 func (r *run) generate(ctx context.Context, nr *nodeRun) error {
@@ -154,7 +146,7 @@ func (r *run) unsent(nr *nodeRun) error {
 		if n.Prior == nil {
 			delete(st.Assets, n.Addr)
 		} else {
-			st.Assets[n.Addr] = copyAsset(n.Prior)
+			st.Assets[n.Addr] = n.Prior.Clone()
 		}
 		return nil
 	})

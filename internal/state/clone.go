@@ -23,7 +23,7 @@ func (s *State) Clone() *State {
 	if s.Assets != nil {
 		c.Assets = make(map[string]*Asset, len(s.Assets))
 		for k, a := range s.Assets {
-			c.Assets[k] = a.clone()
+			c.Assets[k] = a.Clone()
 		}
 	}
 	if s.Models != nil {
@@ -39,7 +39,8 @@ func (s *State) Clone() *State {
 	return c
 }
 
-func (a *Asset) clone() *Asset {
+// Clone returns a deep copy of a, which the caller may change freely.
+func (a *Asset) Clone() *Asset {
 	if a == nil {
 		return nil
 	}
