@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,13 +8,12 @@ import (
 	"testing"
 )
 
+// run calls xpflow in-process with no environment, through the package's
+// shared invocation, which also checks for escape codes and the API key.
 func runCLIForInit(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(string) string { return "" }}
-	code := Main(env, args)
-	return code, out.String(), errb.String()
+	r := invocation{args: args}.run(t)
+	return r.code, r.stdout, r.stderr
 }
 
 func TestInitWritesAValidSpecAndNeverOverwrites(t *testing.T) {
