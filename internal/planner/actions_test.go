@@ -70,6 +70,18 @@ func completeAll(t *testing.T, sp *spec.Spec, cat *xpilot.Catalog, st *state.Sta
 	t.Fatal("campaign did not converge")
 }
 
+// completedChain writes chainSpec and plays it into a state where every
+// asset is completed.
+func completedChain(t *testing.T) (*xpilot.Catalog, string, *spec.Spec, *state.State) {
+	t.Helper()
+	cat := simCatalog(t)
+	dir := t.TempDir()
+	sp := writeSpec(t, dir, chainSpec)
+	st := state.New()
+	completeAll(t, sp, cat, st)
+	return cat, dir, sp, st
+}
+
 func fakeCompleted(t *testing.T, dir string, n *Node) *state.Asset {
 	t.Helper()
 	req, err := RequestFromParams(n.Kind, n.Params)
@@ -205,11 +217,7 @@ func TestActionsFromState(t *testing.T) {
 }
 
 func TestReplaceShowsWhatChanged(t *testing.T) {
-	cat := simCatalog(t)
-	dir := t.TempDir()
-	sp := writeSpec(t, dir, chainSpec)
-	st := state.New()
-	completeAll(t, sp, cat, st)
+	cat, dir, sp, st := completedChain(t)
 	sp = writeSpec(t, dir, strings.Replace(chainSpec, `"push in on ${each.key}"`, `"pull out from ${each.key}"`, 1))
 	p, _ := Build(sp, Options{Catalog: cat, State: st})
 	n, _ := p.Node(`video.spot["a"]`)
@@ -297,11 +305,7 @@ func TestHashIgnoresExplicitDefaults(t *testing.T) {
 }
 
 func TestUpstreamReplaceShowsOnlyRealChanges(t *testing.T) {
-	cat := simCatalog(t)
-	dir := t.TempDir()
-	sp := writeSpec(t, dir, chainSpec)
-	st := state.New()
-	completeAll(t, sp, cat, st)
+	cat, _, sp, st := completedChain(t)
 	p, _ := Build(sp, Options{Catalog: cat, State: st, Replace: []string{`image.hero["a"]`}})
 	n, _ := p.Node(`video.spot["a"]`)
 	want := []Change{{Param: "image_url", Old: `"https://cdn.example/image.hero_a.bin"`, New: unknownMarker}}
@@ -311,11 +315,7 @@ func TestUpstreamReplaceShowsOnlyRealChanges(t *testing.T) {
 }
 
 func TestSubmittedWithoutPollURLIsUnknown(t *testing.T) {
-	cat := simCatalog(t)
-	dir := t.TempDir()
-	sp := writeSpec(t, dir, chainSpec)
-	st := state.New()
-	completeAll(t, sp, cat, st)
+	cat, _, sp, st := completedChain(t)
 	a := st.Assets[`image.hero["a"]`]
 	a.Status, a.PollURL, a.Outputs = state.StatusSubmitted, "", nil
 	p, _ := Build(sp, Options{Catalog: cat, State: st})
@@ -326,11 +326,7 @@ func TestSubmittedWithoutPollURLIsUnknown(t *testing.T) {
 }
 
 func TestPaidWorkInFlightIsNeverDropped(t *testing.T) {
-	cat := simCatalog(t)
-	dir := t.TempDir()
-	sp := writeSpec(t, dir, chainSpec)
-	st := state.New()
-	completeAll(t, sp, cat, st)
+	cat, dir, sp, st := completedChain(t)
 	spot := st.Assets[`video.spot["a"]`]
 	spot.Status, spot.PollURL = state.StatusSubmitted, "/api/v1/video/t?provider=seedance"
 	st.Assets["video.gone"] = &state.Asset{Address: "video.gone", Kind: "video", Status: state.StatusIntent}
