@@ -15,9 +15,9 @@ import (
 	"github.com/xpflow/xpflow/internal/state"
 )
 
-func TestLimiterHoldsOverManyImages(t *testing.T) {
-	const n, perMinute = 45, 30
-	h := newHarness(t, setup{scale: 60, rpm: perMinute})
+// writeImages writes a campaign of n synchronous images.
+func writeImages(t *testing.T, h *harness, n int) {
+	t.Helper()
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%q", fmt.Sprintf("s%02d", i))
@@ -29,6 +29,12 @@ image "shot" {
   prompt   = "Product shot ${each.key}"
 }
 `, strings.Join(keys, ", ")))
+}
+
+func TestLimiterHoldsOverManyImages(t *testing.T) {
+	const n, perMinute = 45, 30
+	h := newHarness(t, setup{scale: 60, rpm: perMinute})
+	writeImages(t, h, n)
 
 	m := h.mark()
 	start := h.clock.Now()
@@ -73,17 +79,7 @@ image "shot" {
 func TestStopDropsSubmitsWaitingForTheLimiter(t *testing.T) {
 	const n, perMinute = 34, 30
 	h := newHarness(t, setup{scale: 20, rpm: perMinute})
-	keys := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("%q", fmt.Sprintf("s%02d", i))
-	}
-	h.write(t, fmt.Sprintf(`
-image "shot" {
-  for_each = toset([%s])
-  model    = "bytedance/seedream-4.5"
-  prompt   = "Product shot ${each.key}"
-}
-`, strings.Join(keys, ", ")))
+	writeImages(t, h, n)
 	stop := make(chan struct{})
 	var once sync.Once
 	var submitted atomic.Int32
