@@ -135,14 +135,3 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-// with returns a copy of env with extra set.
-func with(env map[string]string, kv ...string) map[string]string {
-	out := make(map[string]string, len(env)+len(kv)/2)
-	for k, v := range env {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}

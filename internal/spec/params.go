@@ -120,15 +120,3 @@ func paramNames(kind Kind) []string {
 	}
 	return out
 }
-
-// instanceType is the object type of one instance of kind.
-func instanceType(kind Kind) cty.Type {
-	attrs := map[string]cty.Type{}
-	for n, t := range resultAttrs[kind] {
-		attrs[n] = t
-	}
-	for _, p := range kindParams[kind] {
-		attrs[p.Name] = p.Type
-	}
-	return cty.Object(attrs)
-}

@@ -9,12 +9,11 @@ import (
 
 // refContext says which references an expression may use.
 type refContext struct {
-	what   string // "local value x", "image.hero", "output y" for messages
-	local  bool   // a local value: no assets
-	meta   bool   // a for_each or count expression: no assets, each or count
-	each   bool   // each.key and each.value are available
-	count  bool   // count.index is available
-	noDeps bool   // skip asset references (reported by BlockDeps instead)
+	what  string // "local value x", "image.hero", "output y" for messages
+	local bool   // a local value: no assets
+	meta  bool   // a for_each or count expression: no assets, each or count
+	each  bool   // each.key and each.value are available
+	count bool   // count.index is available
 }
 
 // rootNames are the names an expression may start with.
