@@ -134,4 +134,3 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return p
 }
-
