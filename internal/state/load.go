@@ -65,6 +65,19 @@ func Decode(data []byte) (*State, error) {
 	if st.Assets == nil {
 		st.Assets = map[string]*Asset{}
 	}
+	// Maps written with omitempty come back nil when empty: an empty one read
+	// from a file is made nil too, so a state loads equal to its own encoding.
+	if len(st.Models) == 0 {
+		st.Models = nil
+	}
+	for _, m := range st.Models {
+		if m != nil && len(m.Latency) == 0 {
+			m.Latency = nil
+		}
+		if m != nil && len(m.Prices) == 0 {
+			m.Prices = nil
+		}
+	}
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
