@@ -45,12 +45,7 @@ func (a *Asset) Clone() *Asset {
 		return nil
 	}
 	c := *a
-	if a.Request != nil {
-		c.Request = make(map[string]any, len(a.Request))
-		for k, v := range a.Request {
-			c.Request[k] = copyAny(v)
-		}
-	}
+	c.Request = copyRequest(a.Request)
 	c.DependsOn = slices.Clone(a.DependsOn)
 	c.Outputs = slices.Clone(a.Outputs)
 	if a.Usage != nil {
@@ -61,7 +56,35 @@ func (a *Asset) Clone() *Asset {
 		n := *a.CostCents
 		c.CostCents = &n
 	}
+	if a.Takes != nil {
+		c.Takes = make([]Take, len(a.Takes))
+		for i, t := range a.Takes {
+			c.Takes[i] = t.clone()
+		}
+	}
 	return &c
+}
+
+func (t Take) clone() Take {
+	c := t
+	c.Request = copyRequest(t.Request)
+	c.Outputs = slices.Clone(t.Outputs)
+	if t.CostCents != nil {
+		n := *t.CostCents
+		c.CostCents = &n
+	}
+	return c
+}
+
+func copyRequest(r map[string]any) map[string]any {
+	if r == nil {
+		return nil
+	}
+	c := make(map[string]any, len(r))
+	for k, v := range r {
+		c[k] = copyAny(v)
+	}
+	return c
 }
 
 func (m *ModelStats) clone() *ModelStats {

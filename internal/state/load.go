@@ -101,7 +101,8 @@ func Encode(s *State) ([]byte, error) {
 
 // Validate reports the first inconsistency in s that would make it unsafe
 // to act on: a wrong version, an empty lineage, a null asset or statistic,
-// an asset whose address differs from its key, or an unknown status.
+// an asset whose address differs from its key, an unknown status, or an
+// earlier take without a request hash.
 func (s *State) Validate() error {
 	if s.Version != Version {
 		return fmt.Errorf("unsupported format version %d", s.Version)
@@ -118,6 +119,11 @@ func (s *State) Validate() error {
 		}
 		if !a.Status.Valid() {
 			return fmt.Errorf("asset %q has unknown status %q", addr, a.Status)
+		}
+		for i, t := range a.Takes {
+			if t.RequestHash == "" {
+				return fmt.Errorf("asset %q take %d has no request hash", addr, i+1)
+			}
 		}
 	}
 	for id, m := range s.Models {

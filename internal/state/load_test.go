@@ -103,6 +103,7 @@ var corruptFiles = map[string]struct {
 	"unknown status":      {data: `{"version": 1, "lineage": "l", "assets": {"a": {"address": "a", "status": "done"}}}`, wantErr: `unknown status "done"`},
 	"wrong type":          {data: `{"version": 1, "lineage": "l", "serial": -1, "assets": {}}`, wantErr: "serial"},
 	"bad time":            {data: `{"version": 1, "lineage": "l", "assets": {}, "balance": {"cents": 1, "at": "yesterday"}}`, wantErr: "yesterday"},
+	"take without hash":   {data: `{"version": 1, "lineage": "l", "assets": {"a": {"address": "a", "status": "completed", "takes": [{"task_id": "t"}]}}}`, wantErr: `asset "a" take 1 has no request hash`},
 	"null model stats":    {data: `{"version": 1, "lineage": "l", "assets": {}, "models": {"m": null}}`, wantErr: `model stats "m" are null`},
 	"null latency sample": {data: `{"version": 1, "lineage": "l", "assets": {}, "models": {"m": {"latency": {"8": null}}}}`, wantErr: `latency "8" is null`},
 }

@@ -73,6 +73,21 @@ type Asset struct {
 	IntentAt    time.Time      `json:"intent_at,omitzero"`
 	SubmittedAt time.Time      `json:"submitted_at,omitzero"`
 	CompletedAt time.Time      `json:"completed_at,omitzero"`
+	// Takes are the earlier generations of this asset, oldest first; the
+	// current take stays in the fields above.
+	Takes []Take `json:"takes,omitempty"`
+}
+
+// Take is an earlier generation of an asset, kept when the asset is
+// generated again so that no paid output is ever lost.
+type Take struct {
+	RequestHash string         `json:"request_hash"`
+	Request     map[string]any `json:"request,omitempty"`
+	TaskID      string         `json:"task_id,omitempty"`
+	Outputs     []Output       `json:"outputs,omitempty"`
+	Content     string         `json:"content,omitempty"`
+	CostCents   *int           `json:"cost_cents,omitempty"`
+	CompletedAt time.Time      `json:"completed_at,omitzero"`
 }
 
 // Output is one generated file: its CDN URL and, once downloaded, the local

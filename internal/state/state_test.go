@@ -108,6 +108,7 @@ func TestNewLineage(t *testing.T) {
 func fullState() *State {
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	cost := 300
+	oldCost := 240
 	return &State{
 		Version: Version,
 		Serial:  4,
@@ -136,6 +137,17 @@ func fullState() *State {
 				IntentAt:    at,
 				SubmittedAt: at.Add(time.Second),
 				CompletedAt: at.Add(time.Minute),
+				Takes: []Take{{
+					RequestHash: "sha256:old",
+					Request:     map[string]any{"prompt": "aurora", "refs": []any{"x"}},
+					TaskID:      "old123",
+					Outputs:     []Output{{URL: "https://cdn.example.com/old.mp4", File: "out/aurora.0123abcd.mp4", SHA256: "0123abcd", Bytes: 99}},
+					CostCents:   &oldCost,
+					CompletedAt: at.Add(-time.Hour),
+				}, {
+					RequestHash: "sha256:older-text",
+					Content:     "an earlier answer",
+				}},
 			},
 			"text.script": {
 				Address:     "text.script",
@@ -174,6 +186,12 @@ func TestClone(t *testing.T) {
 	a.DependsOn[0] = "changed"
 	a.Outputs[0].URL = "changed"
 	*a.CostCents = 1
+	a.Takes[0].Request["prompt"] = "changed"
+	a.Takes[0].Request["refs"].([]any)[0] = "changed"
+	a.Takes[0].Outputs[0].File = "changed"
+	*a.Takes[0].CostCents = 1
+	a.Takes[1].Content = "changed"
+	a.Takes = append(a.Takes[:1], Take{RequestHash: "new"})
 	c.Assets["text.script"].Usage.TotalTokens = 99
 	c.Models["seedance-2.0/text-to-video"].Latency["8"].Seconds[0] = -1
 	c.Models["seedance-2.0/text-to-video"].Prices["8"].Cents = -1
