@@ -11,11 +11,11 @@ import (
 // that plans and applies on -simulate as it is.
 const starterSpec = `# xpflow campaign. Every *.xp.hcl file in this directory is part of it.
 # Try it without a key:  xpflow plan -simulate .   then   xpflow apply -simulate .
-# Reference: docs/language.md
+# Models, prices and parameters: xpflow models.   Commands: xpflow -h.
 
 xpflow {
-  output_dir     = "out"  # where generated files are downloaded, relative to here
-  max_cost_cents = 2000   # apply refuses a plan estimated above this
+  output_dir     = "out" # where generated files are downloaded, relative to here
+  max_cost_cents = 2000  # apply refuses a plan estimated above this
 }
 
 # Values to vary the campaign over. Override with -var, -var-file,

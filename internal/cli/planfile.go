@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/hashicorp/hcl/v2"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/xpflow/xpflow/internal/planner"
@@ -82,16 +83,23 @@ func (pf *planFile) fill(pl *planned) {
 }
 
 // specDigest covers every spec file and every variable's final value.
+// Files are named relative to the spec directory: plan may be run with a
+// relative DIR (or none) and apply with the absolute one the plan file
+// keeps, so a name as given would differ although nothing changed.
 func specDigest(pl *planned) string {
 	h := sha256.New()
-	names := make([]string, 0, len(pl.spec.Files))
-	for n := range pl.spec.Files {
+	byName := make(map[string]*hcl.File, len(pl.spec.Files))
+	for n, f := range pl.spec.Files {
+		byName[specRelName(pl.spec.Dir, n)] = f
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(h, "file %s %d\n", n, len(pl.spec.Files[n].Bytes))
-		h.Write(pl.spec.Files[n].Bytes)
+		fmt.Fprintf(h, "file %s %d\n", n, len(byName[n].Bytes))
+		h.Write(byName[n].Bytes)
 	}
 	vars := make([]string, 0, len(pl.spec.Variables))
 	for n := range pl.spec.Variables {
@@ -107,6 +115,19 @@ func specDigest(pl *planned) string {
 		fmt.Fprintf(h, "var %s %s\n", n, b)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// specRelName names a spec or variables file relative to the spec
+// directory, with forward slashes, whatever form the path was given in.
+func specRelName(dir, name string) string {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return filepath.ToSlash(name)
+	}
+	if rel, err := filepath.Rel(dir, abs); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(abs)
 }
 
 func readPlanFile(path string) (*planFile, error) {

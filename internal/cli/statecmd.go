@@ -103,8 +103,14 @@ func assetResult(a *state.Asset) string {
 
 // runState runs 'state list' and 'state rm ADDR'.
 func runState(env *Env, args []string) error {
+	const usage = "Usage: xpflow state list [flags] [DIR]\n       xpflow state rm [flags] ADDR...\n\nRun 'xpflow state list -h' or 'xpflow state rm -h' for the flags."
 	if len(args) == 0 {
-		return &ExitErr{Code: ExitUsage, Err: errors.New("usage: xpflow state list [DIR] | xpflow state rm [-state PATH] ADDR... (run in the spec directory or pass -state)")}
+		return &ExitErr{Code: ExitUsage, Err: errors.New(usage)}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(env.Stderr, usage)
+		return nil
 	}
 	fs := newFlags(env, "state "+args[0], "")
 	var sf stateFlag
