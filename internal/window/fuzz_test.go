@@ -1,0 +1,59 @@
+package window
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// FuzzLedger feeds arbitrary bytes as a ledger file: reading it never fails
+// (a bad file is rebuilt empty), and what is written back always reads back
+// as the same ledger.
+func FuzzLedger(f *testing.F) {
+	f.Add([]byte(`{"version":1,"closed_until":0,"entries":[{"owner":"ab","at":1764583200000000000}]}`))
+	f.Add([]byte(`{"version":1,"closed_until":9223372036854775807,"entries":[]}`))
+	f.Add([]byte(`{"version":1,"entries":[{"owner":"a","at":-5}]}`))
+	f.Add([]byte(`{"version":1,"entries":[{"owner":"a","at":1`))
+	f.Add([]byte{})
+	dir := f.TempDir()
+	now := time.Date(2025, 12, 1, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := OpenFile(dir, Name("http://fuzz", "k"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.Where(), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var after Ledger
+		err = s.Update(context.Background(), func(l *Ledger) bool {
+			l.Prune(now)
+			if l.ClosedUntil.After(now.Add(Window)) {
+				t.Errorf("closed until %v after pruning, beyond one window", l.ClosedUntil)
+			}
+			for _, e := range l.Entries {
+				if e.At.After(now) || !e.End().After(now) {
+					t.Errorf("entry %+v survived pruning at %v", e, now)
+				}
+			}
+			l.Add("me", now)
+			after = *l
+			return true
+		})
+		if err != nil {
+			t.Fatalf("Update of a fuzzed ledger: %v", err)
+		}
+		b, err := os.ReadFile(s.Where())
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(b)
+		if err != nil {
+			t.Fatalf("the rewritten ledger does not read back: %v", err)
+		}
+		if len(back.Entries) != len(after.Entries) || !back.ClosedUntil.Equal(after.ClosedUntil) {
+			t.Errorf("read back %+v, wrote %+v", back, after)
+		}
+	})
+}

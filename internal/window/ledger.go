@@ -1,0 +1,190 @@
+package window
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Window is the span over which the API counts the requests of a key.
+const Window = time.Minute
+
+// Grace is added to the end of another process's entry: the entry is dated
+// when the slot was granted, and the request reaches the server (which dates
+// it on arrival) a little later.
+const Grace = time.Second
+
+// MaxEntries bounds a ledger; the oldest entries go first beyond it.
+const MaxEntries = 4096
+
+// maxOwner bounds an owner token; longer ones are dropped as corrupt.
+const maxOwner = 64
+
+// version is the ledger format version.
+const version = 1
+
+// Entry is one request counted in the window.
+type Entry struct {
+	// Owner is the random token of the process that sent the request.
+	Owner string
+	// At is when the request was granted a slot.
+	At time.Time
+}
+
+// End is when e leaves the window.
+func (e Entry) End() time.Time { return e.At.Add(Window + Grace) }
+
+// Ledger is the shared window of one key. The zero value is an empty,
+// open ledger.
+type Ledger struct {
+	// ClosedUntil is when a 429 said the key may send again; zero when no
+	// 429 is pending.
+	ClosedUntil time.Time
+	// Entries are the requests in the window, in no particular order.
+	Entries []Entry
+}
+
+// Prune drops entries that have left the window at now and a closed-until
+// that has passed. It also repairs what a clock jump leaves: an entry dated
+// after now, or a closed-until beyond now+Window, is brought back to now
+// (resp. now+Window), so that nothing in the ledger blocks anyone for longer
+// than one window. It reports whether the ledger changed.
+func (l *Ledger) Prune(now time.Time) bool {
+	changed := false
+	keep := l.Entries[:0]
+	for _, e := range l.Entries {
+		if e.At.After(now) {
+			e.At, changed = now, true
+		}
+		if e.End().After(now) {
+			keep = append(keep, e)
+		} else {
+			changed = true
+		}
+	}
+	clear(l.Entries[len(keep):])
+	l.Entries = keep
+	if len(l.Entries) > MaxEntries {
+		sort.Slice(l.Entries, func(i, j int) bool { return l.Entries[i].At.Before(l.Entries[j].At) })
+		l.Entries = append([]Entry(nil), l.Entries[len(l.Entries)-MaxEntries:]...)
+		changed = true
+	}
+	switch {
+	case l.ClosedUntil.IsZero():
+	case !l.ClosedUntil.After(now):
+		l.ClosedUntil, changed = time.Time{}, true
+	case l.ClosedUntil.After(now.Add(Window)):
+		l.ClosedUntil, changed = now.Add(Window), true
+	}
+	return changed
+}
+
+// Close records that the server refused requests until t. It never
+// shortens an earlier closing, and never closes beyond now+Window.
+func (l *Ledger) Close(now, t time.Time) {
+	if limit := now.Add(Window); t.After(limit) {
+		t = limit
+	}
+	if t.After(l.ClosedUntil) {
+		l.ClosedUntil = t
+	}
+}
+
+// Add records a request of owner granted at.
+func (l *Ledger) Add(owner string, at time.Time) {
+	l.Entries = append(l.Entries, Entry{Owner: owner, At: at})
+}
+
+// Others returns when each entry not made by owner leaves the window,
+// earliest first. Call Prune first.
+func (l *Ledger) Others(owner string) []time.Time {
+	var ends []time.Time
+	for _, e := range l.Entries {
+		if e.Owner != owner {
+			ends = append(ends, e.End())
+		}
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	return ends
+}
+
+// Count returns the number of entries made by owner and by everyone else.
+func (l *Ledger) Count(owner string) (own, others int) {
+	for _, e := range l.Entries {
+		if e.Owner == owner {
+			own++
+		} else {
+			others++
+		}
+	}
+	return own, others
+}
+
+type wireEntry struct {
+	Owner string `json:"owner"`
+	At    int64  `json:"at"`
+}
+
+type wireLedger struct {
+	Version     int         `json:"version"`
+	ClosedUntil int64       `json:"closed_until"`
+	Entries     []wireEntry `json:"entries"`
+}
+
+// Encode returns the ledger's file form.
+func (l *Ledger) Encode() []byte {
+	w := wireLedger{Version: version, Entries: make([]wireEntry, 0, len(l.Entries))}
+	if !l.ClosedUntil.IsZero() {
+		w.ClosedUntil = l.ClosedUntil.UnixNano()
+	}
+	for _, e := range l.Entries {
+		w.Entries = append(w.Entries, wireEntry{Owner: e.Owner, At: e.At.UnixNano()})
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		panic(fmt.Sprintf("window: encoding a ledger: %v", err)) // plain strings and ints cannot fail
+	}
+	return append(b, '\n')
+}
+
+// ErrCorrupt wraps every reason Decode refuses a file.
+var ErrCorrupt = errors.New("corrupt window ledger")
+
+// Decode reads a ledger's file form. An empty input is an empty ledger.
+// Anything else that is not a well-formed ledger of this version is an
+// error wrapping ErrCorrupt; the caller starts again from an empty ledger.
+func Decode(b []byte) (Ledger, error) {
+	if len(b) == 0 {
+		return Ledger{}, nil
+	}
+	var w wireLedger
+	if err := json.Unmarshal(b, &w); err != nil {
+		return Ledger{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if w.Version != version {
+		return Ledger{}, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, w.Version, version)
+	}
+	if len(w.Entries) > MaxEntries {
+		return Ledger{}, fmt.Errorf("%w: %d entries, at most %d", ErrCorrupt, len(w.Entries), MaxEntries)
+	}
+	var l Ledger
+	if w.ClosedUntil > 0 {
+		l.ClosedUntil = time.Unix(0, w.ClosedUntil)
+	}
+	for _, e := range w.Entries {
+		if e.Owner == "" || len(e.Owner) > maxOwner || e.At <= 0 {
+			return Ledger{}, fmt.Errorf("%w: bad entry %q at %d", ErrCorrupt, truncate(e.Owner), e.At)
+		}
+		l.Entries = append(l.Entries, Entry{Owner: e.Owner, At: time.Unix(0, e.At)})
+	}
+	return l, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 16 {
+		return s[:16] + "…"
+	}
+	return s
+}
