@@ -170,9 +170,15 @@ func readState(path string) (*stateFile, error) {
 // bounded wait loop is the right tool.
 func (f *fixture) waitSubmitted(t *testing.T, p *proc) {
 	t.Helper()
+	f.waitSubmittedAt(t, p, f.statePath())
+}
+
+// waitSubmittedAt is waitSubmitted for the state file at statePath.
+func (f *fixture) waitSubmittedAt(t *testing.T, p *proc, statePath string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if st, err := readState(f.statePath()); err == nil {
+		if st, err := readState(statePath); err == nil {
 			n := 0
 			for _, k := range spotKeys {
 				a, ok := st.Assets[spotAddr(k)]

@@ -213,3 +213,57 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateResumesAcrossRuns interrupts 'apply -simulate' while videos
+// generate; the next 'apply -simulate' (a new simulator process) resumes
+// them instead of failing them with 404, and a deleted output downloads
+// again on a third run.
+func TestSimulateResumesAcrossRuns(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "spots.xp.hcl"), []byte(campaign), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(root, "xpflow.simulate.state.json")
+	cmd := exec.Command(binary, "apply", "-simulate", "-auto-approve")
+	cmd.Dir, cmd.Env = root, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := &proc{cmd: cmd, stdout: &out, stderr: &bytes.Buffer{}}
+	(&fixture{dir: root}).waitSubmittedAt(t, first, statePath)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := first.wait(t, 20*time.Second); code != 130 {
+		t.Fatalf("interrupted apply -simulate: exit %d, want 130\n%s", code, &out)
+	}
+	u := userRun{dir: root}
+	r := u.run(t, "plan", "-simulate").must(t, 0, "plan", "-simulate")
+	if !strings.Contains(r.stdout, "4 to resume") {
+		t.Errorf("plan after the interrupt does not resume the 4 spots:\n%s", r.stdout)
+	}
+	r = u.run(t, "apply", "-simulate", "-auto-approve").must(t, 0, "apply", "-simulate", "-auto-approve")
+	if strings.Contains(r.stdout+r.stderr, "not found") {
+		t.Errorf("the resumed run failed tasks as not found:\n%s%s", r.stdout, r.stderr)
+	}
+	st, err := readState(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range spotKeys {
+		if a := st.Assets[spotAddr(k)]; a.Status != "completed" {
+			t.Errorf("%s after the resumed run: %q, want completed", spotAddr(k), a.Status)
+		}
+	}
+	lost := filepath.Join(root, "out", "video.spot", "a.mp4")
+	if err := os.Remove(lost); err != nil {
+		t.Fatalf("the resumed run did not download %s: %v", lost, err)
+	}
+	r = u.run(t, "apply", "-simulate", "-auto-approve").must(t, 0, "apply", "-simulate", "-auto-approve")
+	if fi, err := os.Stat(lost); err != nil || fi.Size() == 0 {
+		t.Errorf("a third run did not download the deleted output again (%v):\n%s%s", err, r.stdout, r.stderr)
+	}
+}

@@ -56,7 +56,7 @@ func runApply(env *Env, args []string) error {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
 	defer store.Close()
-	c, err := connect(env, sp, f.simulate)
+	c, err := connect(env, sp, f.simulate, store.Snapshot().Lineage)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 		live = newLiveView(env.Stdout, toRun(pl), pl.plan.EstimatedCents, c.client.Limiter(), useColor(env))
 		view = live
 	}
-	sum, err := executor.Run(ctx, pl.plan, executor.Options{Client: c.client, Store: store, Clock: clock.Real(),
+	sum, err := executor.Run(ctx, pl.plan, executor.Options{Client: c.client, HTTP: c.downloads, Store: store, Clock: clock.Real(),
 		Parallelism: parallelism, Observer: view, Stop: stop})
 	if live != nil {
 		live.Close()

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -87,6 +89,9 @@ type conn struct {
 	client    *xpilot.Client
 	sim       *sim.Running
 	simulated bool
+	// downloads fetches outputs; nil means the executor's default. With
+	// -simulate it reaches the simulator's stable CDN host.
+	downloads *http.Client
 }
 
 func (c *conn) Close() {
@@ -104,10 +109,20 @@ func simulateOptions() []sim.Option {
 	}
 }
 
+// simSecret is the secret that signs -simulate task ids for the state with
+// this lineage, so that a later -simulate run on the same state answers
+// for tasks an earlier one submitted (resume, download), and no other
+// state's tasks.
+func simSecret(lineage string) []byte {
+	h := sha256.Sum256([]byte("xpflow -simulate task ids\x00" + lineage))
+	return h[:]
+}
+
 // connect builds the client. The spec's provider block is the base; the
 // environment wins over it. With simulate, the client talks to a simulator
-// started on loopback and no key is needed.
-func connect(env *Env, sp *spec.Spec, simulate bool) (*conn, error) {
+// started on loopback and no key is needed; lineage is the state's, which
+// signs the simulated task ids.
+func connect(env *Env, sp *spec.Spec, simulate bool, lineage string) (*conn, error) {
 	base := xpilot.Config{}
 	if sp != nil {
 		base.BaseURL = sp.Provider.BaseURL
@@ -119,11 +134,11 @@ func connect(env *Env, sp *spec.Spec, simulate bool) (*conn, error) {
 	}
 	c := &conn{simulated: simulate}
 	if simulate {
-		run, err := sim.Start("", simulateOptions()...)
+		run, err := sim.Start("", append(simulateOptions(), sim.WithTaskSecret(simSecret(lineage)))...)
 		if err != nil {
 			return nil, fmt.Errorf("start the simulator: %w", err)
 		}
-		c.sim = run
+		c.sim, c.downloads = run, run.Client()
 		cfg.BaseURL, cfg.APIKey = run.URL, run.Key
 	} else if cfg.APIKey == "" {
 		return nil, &ExitErr{Code: ExitError, Err: errors.New(

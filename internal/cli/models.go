@@ -18,7 +18,7 @@ func runModels(env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := connect(env, nil, *simulate)
+	c, err := connect(env, nil, *simulate, "")
 	if err != nil {
 		return err
 	}

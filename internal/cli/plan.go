@@ -110,7 +110,7 @@ func runPlan(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect(env, sp, f.simulate)
+	c, err := connect(env, sp, f.simulate, st.Lineage)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func (s *Server) imageGenerate(r *http.Request, key string, body []byte) respons
 	if v.m.async {
 		resp = jsonResponse(http.StatusOK, submitted{t.id, statusProcessing, t.provider, t.pollURL(), cost, left})
 	} else {
-		resp = jsonResponse(http.StatusOK, imageDone{t.id, statusCompleted, []string{cdnURL(r, t)}, cost, left})
+		resp = jsonResponse(http.StatusOK, imageDone{t.id, statusCompleted, []string{s.cdnURL(r, t)}, cost, left})
 	}
 	resp.charged, resp.taskID, resp.model = cost, t.id, t.model
 	return resp

@@ -32,7 +32,7 @@ func (s *Server) serveCDN(r *http.Request, file string) response {
 	}
 	id, _, _ := strings.Cut(file, ".")
 	s.mu.Lock()
-	t := s.tasks[id]
+	t := s.lookupTaskLocked("", id)
 	now := s.clock.Now()
 	f := s.faults
 	s.mu.Unlock()

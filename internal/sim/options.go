@@ -29,6 +29,8 @@ type config struct {
 	seed      int64
 	latency   map[string]latencyRange
 	faults    Faults
+	// taskSecret signs task ids (WithTaskSecret); nil: plain ids.
+	taskSecret []byte
 }
 
 func defaultConfig() config {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ type Running struct {
 	// Server is the simulator, for inspecting the log, credits and faults.
 	Server *Server
 
+	addr  string // the listener's host:port
 	srv   *http.Server
 	done  chan error
 	once  sync.Once
@@ -47,11 +49,29 @@ func Start(addr string, opts ...Option) (*Running, error) {
 		URL:    "http://" + ln.Addr().String(),
 		Key:    key,
 		Server: s,
+		addr:   ln.Addr().String(),
 		srv:    &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
 		done:   make(chan error, 1),
 	}
 	go func() { r.done <- r.srv.Serve(ln) }()
 	return r, nil
+}
+
+// Client returns an HTTP client for output downloads. It reaches this
+// simulator for the stable CDN host that output URLs name under
+// WithTaskSecret (URLs recorded by an earlier process then still work), and
+// any other host as http.DefaultTransport would.
+func (r *Running) Client() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	dial := (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(addr); err == nil && host == cdnHost {
+			addr = r.addr
+		}
+		return dial(ctx, network, addr)
+	}
+	tr.Proxy = nil // the stable host must never go to a proxy
+	return &http.Client{Transport: tr, Timeout: 10 * time.Minute}
 }
 
 // Close stops the server: it closes the listener and every open connection,

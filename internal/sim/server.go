@@ -15,6 +15,8 @@ type Server struct {
 	limit   int
 	latency map[string]latencyRange
 	cat     *catalog
+	// taskSecret signs task ids so another process can answer for them.
+	taskSecret []byte
 
 	mu       sync.Mutex             // guards every field below
 	credits  map[string]int         // balance per key; a key is valid when present
@@ -82,17 +84,18 @@ func New(opts ...Option) *Server {
 		cfg.keys = []keyCredits{{DefaultKey, DefaultCredits}}
 	}
 	s := &Server{
-		clock:    cfg.clock,
-		seed:     uint64(cfg.seed),
-		limit:    cfg.rateLimit,
-		latency:  cfg.latency,
-		cat:      mustLoadCatalog(),
-		credits:  map[string]int{},
-		windows:  map[string][]time.Time{},
-		tasks:    map[string]*task{},
-		scopeSeq: map[string]int64{},
-		faults:   cfg.faults,
-		counters: Counters{Status: map[int]int{}},
+		clock:      cfg.clock,
+		seed:       uint64(cfg.seed),
+		limit:      cfg.rateLimit,
+		latency:    cfg.latency,
+		cat:        mustLoadCatalog(),
+		taskSecret: cfg.taskSecret,
+		credits:    map[string]int{},
+		windows:    map[string][]time.Time{},
+		tasks:      map[string]*task{},
+		scopeSeq:   map[string]int64{},
+		faults:     cfg.faults,
+		counters:   Counters{Status: map[int]int{}},
 	}
 	for _, k := range cfg.keys {
 		s.credits[k.key] = k.cents

@@ -74,11 +74,8 @@ func (s *Server) newTaskLocked(key string, m *model, prompt, aspect string, asyn
 	if m.Type == kindImage {
 		prefix = "img_"
 	}
-	id := ""
-	for salt := uint64(0); id == "" || s.tasks[id] != nil; salt++ {
-		id = fmt.Sprintf("%s%012x", prefix, s.rand("taskid", seq+salt<<40)&0xffffffffffff)
-	}
-	t := &task{id: id, key: key, kind: m.Type, model: m.ID, provider: m.Provider, prompt: prompt, aspect: aspect, ready: s.clock.Now()}
+	now := s.clock.Now()
+	t := &task{key: key, kind: m.Type, model: m.ID, provider: m.Provider, prompt: prompt, aspect: aspect, ready: now}
 	if async {
 		lat := s.latency[t.kind]
 		t.ready = t.ready.Add(lat.min + time.Duration(s.rand("latency", seq)%uint64(lat.max-lat.min+1)))
@@ -86,9 +83,21 @@ func (s *Server) newTaskLocked(key string, m *model, prompt, aspect string, asyn
 			t.failed = true
 			t.errText = failureTexts[s.rand("failtext", seq)%uint64(len(failureTexts))]
 		}
-		if t.provider == provWavespeed {
-			t.upstream = "https://api.wavespeed.ai/api/v3/predictions/" + id + "/result"
-		}
+	}
+	id := ""
+	if len(s.taskSecret) > 0 {
+		// A signed id keeps milliseconds: round so that this process and
+		// a later one agree on when the task is ready.
+		sub := now.Truncate(time.Millisecond)
+		t.ready = sub.Add(t.ready.Sub(now).Truncate(time.Millisecond))
+		id = s.signedID(prefix, t, async, sub, seq)
+	}
+	for salt := uint64(0); id == "" || s.tasks[id] != nil; salt++ {
+		id = fmt.Sprintf("%s%012x", prefix, s.rand("taskid", seq+salt<<40)&0xffffffffffff)
+	}
+	t.id = id
+	if async && t.provider == provWavespeed {
+		t.upstream = "https://api.wavespeed.ai/api/v3/predictions/" + id + "/result"
 	}
 	s.tasks[id] = t
 	return t
@@ -126,10 +135,10 @@ func (s *Server) poll(r *http.Request, key, kind, id string) response {
 		return *invalid("pollUrl is required when provider is wavespeed (the default); poll the poll_url of the generate response as given")
 	}
 	s.mu.Lock()
-	t := s.tasks[id]
+	t := s.lookupTaskLocked(key, id)
 	now := s.clock.Now()
 	s.mu.Unlock()
-	if t == nil || t.key != key || t.kind != kind || t.provider != provider {
+	if t == nil || t.kind != kind || t.provider != provider {
 		resp := errorResponse(http.StatusNotFound, CodeNotFound, fmt.Sprintf("task %q not found at provider %s", id, provider))
 		resp.taskID = id
 		return resp
@@ -140,7 +149,7 @@ func (s *Server) poll(r *http.Request, key, kind, id string) response {
 	res := taskResult{TaskID: t.id, Status: t.status(now), Outputs: []string{}, Provider: t.provider}
 	switch res.Status {
 	case statusCompleted:
-		res.Outputs = []string{cdnURL(r, t)}
+		res.Outputs = []string{s.cdnURL(r, t)}
 	case statusFailed:
 		res.Error = t.errText
 	}
@@ -150,7 +159,12 @@ func (s *Server) poll(r *http.Request, key, kind, id string) response {
 }
 
 // cdnURL is where the task's output is served: this server, as a CDN would.
-func cdnURL(r *http.Request, t *task) string {
+// With signed ids the URL names a stable host (cdnHost) that outlives this
+// process; Running.Client dials it.
+func (s *Server) cdnURL(r *http.Request, t *task) string {
+	if len(s.taskSecret) > 0 {
+		return "http://" + cdnHost + "/cdn/" + t.file()
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
