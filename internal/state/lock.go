@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // LockedError is returned by Open when another process, or another Store
 // in this process, holds the lock on the state file. The holder fields are
-// zero when the holder had not yet recorded itself in the lock file.
+// zero when the holder had not yet recorded itself in the lock file, or
+// when the platform does not let others read a locked file (Windows).
 type LockedError struct {
 	Path    string    // the state file
 	PID     int       // the holder's process id
@@ -28,9 +33,6 @@ func (e *LockedError) Error() string {
 		e.Path, e.PID, e.Host, e.Started.Format(time.RFC3339))
 }
 
-// errWouldBlock is what tryLock returns when someone else holds the lock.
-var errWouldBlock = errors.New("lock held elsewhere")
-
 // lockInfo is the content of the lock file while it is held.
 type lockInfo struct {
 	PID     int       `json:"pid"`
@@ -38,49 +40,102 @@ type lockInfo struct {
 	Started time.Time `json:"started"`
 }
 
-// fileLock is a held advisory lock on a lock file.
+// fileLock is a held lock on a lock file: an flock(2) on Unix, LockFileEx
+// on Windows, both through github.com/gofrs/flock.
 type fileLock struct {
-	f *os.File
+	path string
+	fl   *flock.Flock
+}
+
+// maxLinks bounds how many symbolic links RealPath follows.
+const maxLinks = 40
+
+// RealPath returns the absolute path of the file that path names, with
+// every symbolic link resolved, including a last link whose target does not
+// exist yet. Every spelling of one state file (through a symlink, a
+// symlinked directory or "..") gives the same real path, so they share one
+// lock and writes go to the file itself, not over the link. The directory
+// must exist.
+func RealPath(path string) (string, error) {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", path, err)
+	}
+	for hops := 0; ; hops++ {
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return "", fmt.Errorf("resolving the directory of %s: %w", path, err)
+		}
+		p = filepath.Join(dir, filepath.Base(p))
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("resolving %s: %w", path, err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil
+		}
+		if hops == maxLinks {
+			return "", fmt.Errorf("resolving %s: more than %d symbolic links", path, maxLinks)
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return "", fmt.Errorf("resolving %s: %w", path, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target) // dir has no links left, so ".." is exact
+		}
+		p = target
+	}
 }
 
 // acquireLock takes the lock on lockPath at once or fails; a lock held
 // elsewhere is a *LockedError about statePath. The lock file is created if
 // needed and is never removed: removing it would let two processes lock
-// two different files of the same name.
+// two different files of the same name. Locks belong to the open file, so
+// a second Store in the same process conflicts too, and the system
+// releases the lock when the holder dies.
 func acquireLock(lockPath, statePath string) (*fileLock, error) {
-	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	fl := flock.New(lockPath, flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
 	if err != nil {
-		return nil, fmt.Errorf("opening lock file %s: %w", lockPath, err)
-	}
-	if err := tryLock(f); err != nil {
-		defer f.Close()
-		if errors.Is(err, errWouldBlock) {
-			return nil, lockedError(f, statePath)
-		}
 		return nil, fmt.Errorf("locking %s: %w", lockPath, err)
+	}
+	if !ok {
+		return nil, lockedError(lockPath, statePath)
 	}
 	host, _ := os.Hostname()
 	info, _ := json.Marshal(lockInfo{PID: os.Getpid(), Host: host, Started: time.Now().Round(time.Second)})
-	if err := writeLockInfo(f, append(info, '\n')); err != nil {
-		_ = unlock(f)
-		f.Close()
-		return nil, fmt.Errorf("recording holder in lock file %s: %w", lockPath, err)
-	}
-	return &fileLock{f: f}, nil
+	// Recording the holder is a courtesy to whoever is refused next; a
+	// platform with mandatory locks (Windows) may not allow it.
+	_ = writeLockInfo(lockPath, append(info, '\n'))
+	return &fileLock{path: lockPath, fl: fl}, nil
 }
 
-func writeLockInfo(f *os.File, data []byte) error {
-	if err := f.Truncate(0); err != nil {
+func writeLockInfo(lockPath string, data []byte) error {
+	f, err := os.OpenFile(lockPath, os.O_WRONLY, 0)
+	if err != nil {
 		return err
 	}
-	_, err := f.WriteAt(data, 0)
-	return err
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = f.WriteAt(data, 0)
+	return errors.Join(err, f.Close())
 }
 
-// lockedError reads the holder from the lock file f.
-func lockedError(f *os.File, statePath string) *LockedError {
+// lockedError reads the holder from the lock file.
+func lockedError(lockPath, statePath string) *LockedError {
 	e := &LockedError{Path: statePath}
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))
+	f, err := os.Open(lockPath)
+	if err != nil {
+		return e
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 1<<16))
 	if err != nil {
 		return e
 	}
@@ -94,8 +149,6 @@ func lockedError(f *os.File, statePath string) *LockedError {
 // release empties the lock file, so it names no stale holder, and unlocks
 // it.
 func (l *fileLock) release() error {
-	truncErr := l.f.Truncate(0)
-	unlockErr := unlock(l.f)
-	closeErr := l.f.Close()
-	return errors.Join(truncErr, unlockErr, closeErr)
+	_ = writeLockInfo(l.path, nil)
+	return l.fl.Close()
 }

@@ -28,10 +28,13 @@ type Store struct {
 	closed bool      // guarded by mu
 }
 
-// Open locks the state file at path and loads it. The lock is an flock on
-// the sibling file path+".lock", which records the holder's pid, host name
-// and start time as JSON. When another process or Store holds it, Open
-// fails at once with a *LockedError naming the holder.
+// Open locks the state file at path and loads it. The lock is an exclusive
+// lock on the sibling file REAL+".lock", where REAL is RealPath(path): a
+// symlinked state file, a symlinked directory or a path with ".." all take
+// the same lock as the file itself, and writes replace the real file, never
+// the link. The lock file records the holder's pid, host name and start
+// time as JSON. When another process or Store holds it, Open fails at once
+// with a *LockedError naming the holder.
 //
 // A missing state file means a new empty state, not written until the
 // first Update. A file that exists but cannot be read or parsed, or has an
@@ -42,11 +45,15 @@ func Open(path string) (*Store, error) {
 }
 
 func openStore(path string, hooks *writeHooks) (*Store, error) {
-	lock, err := acquireLock(path+".lock", path)
+	real, err := RealPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening state: %w", err)
+	}
+	lock, err := acquireLock(real+".lock", path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := Load(path)
+	st, err := Load(real)
 	if err != nil {
 		if rerr := lock.release(); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -54,7 +61,7 @@ func openStore(path string, hooks *writeHooks) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		path:  path,
+		path:  real,
 		state: st,
 		lock:  lock,
 		write: func(p string, data []byte, perm os.FileMode) error {
@@ -63,7 +70,7 @@ func openStore(path string, hooks *writeHooks) (*Store, error) {
 	}, nil
 }
 
-// Path returns the path of the state file.
+// Path returns the real path of the state file, symlinks resolved.
 func (s *Store) Path() string { return s.path }
 
 // Update applies fn to a copy of the state, increments Serial and writes
