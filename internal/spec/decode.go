@@ -26,7 +26,7 @@ var fileSchema = &hcl.BodySchema{
 
 var settingsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "output_dir"}, {Name: "max_cost_cents"},
-}}
+}, Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}}}
 
 var providerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "base_url"}, {Name: "requests_per_minute"},

@@ -33,6 +33,7 @@ func (s *Spec) evalSettings(t *topBlocks) hcl.Diagnostics {
 				s.Settings.MaxCostCents = &n
 			}
 		}
+		diags = append(diags, s.evalBackends(ctx, t.settings.Blocks)...)
 	}
 	if t.provider != nil {
 		if attr, ok := t.provider.Attributes["base_url"]; ok {

@@ -53,8 +53,9 @@ type Spec struct {
 
 // Settings is the optional xpflow block.
 type Settings struct {
-	OutputDir    string // absolute, default Dir/out
-	MaxCostCents *int   // nil when unset
+	OutputDir    string   // absolute, default Dir/out
+	MaxCostCents *int     // nil when unset
+	Backend      *Backend // nil: the local state file
 	DeclRange    hcl.Range
 }
 
