@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -19,45 +19,46 @@ import (
 // the task from the id alone; a forged or altered id, or one signed with
 // another secret, is unknown (404), as before.
 
-// cdnHost is the host of output URLs when WithStableCDN is set: reserved by
-// RFC 2606, so it never resolves outside the simulator's own client.
+// cdnHost is the host of output URLs when WithTaskSecret is set: reserved
+// by RFC 2606, so it never resolves outside the simulator's own client.
 const cdnHost = "cdn.xpflow-sim.invalid"
-
-// idEncoding keeps ids lowercase alphanumeric, like the unsigned ones.
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 const (
 	fateAsync = 0x80 // the task was polled, not answered at once
 	idVersion = 1
-	idSigLen  = 10 // bytes of HMAC-SHA256 kept
+	idSigLen  = 8 // bytes of HMAC-SHA256 kept
+	// idLen is version, key fingerprint (3), sequence (2), submit time in
+	// ms (6), latency in ms (4), fate (1), model hash (4), aspect hash (2).
+	idLen = 1 + 3 + 2 + 6 + 4 + 1 + 4 + 2
 )
 
 // WithTaskSecret makes task ids self-describing and signed with secret, so
 // that a simulator started later with the same secret answers polls and
-// serves outputs for them. xpflow -simulate derives the secret from the
-// state's lineage: resuming works per state file, as it does per account
-// against the real API.
+// serves outputs for them. Output URLs then name the stable host
+// cdn.xpflow-sim.invalid, which Running.Client reaches. xpflow -simulate
+// derives the secret from the state's lineage: resuming works per state
+// file, as it does per account against the real API.
 func WithTaskSecret(secret []byte) Option {
 	return func(c *config) { c.taskSecret = append([]byte(nil), secret...) }
 }
 
-// keyFingerprint is 4 bytes of the key's hash: enough to tell keys apart in
-// an id without putting the key in it.
-func keyFingerprint(key string) []byte {
-	h := sha256.Sum256([]byte("xpflow-sim key\x00" + key))
-	return h[:4]
+// shortHash is the first n bytes of a labelled SHA-256.
+func shortHash(label, v string, n int) []byte {
+	h := sha256.Sum256([]byte("xpflow-sim " + label + "\x00" + v))
+	return h[:n]
 }
 
-// signedID encodes t, whose fields are all set, as a signed id.
-// seq, the task's number in this process, keeps ids of identical
-// same-millisecond submits apart.
+// signedID encodes t, whose fields are all set, as a signed id: prefix and
+// hex, like the unsigned ids. seq, the task's number in this process,
+// keeps identical same-millisecond submits apart.
 func (s *Server) signedID(prefix string, t *task, async bool, submitted time.Time, seq uint64) string {
-	var b bytes.Buffer
-	b.WriteByte(idVersion)
-	b.Write(keyFingerprint(t.key))
-	_ = binary.Write(&b, binary.BigEndian, uint32(seq))
-	_ = binary.Write(&b, binary.BigEndian, submitted.UnixMilli())
-	_ = binary.Write(&b, binary.BigEndian, uint32(t.ready.Sub(submitted).Milliseconds()))
+	b := make([]byte, 0, idLen+idSigLen)
+	b = append(b, idVersion)
+	b = append(b, shortHash("key", t.key, 3)...)
+	b = binary.BigEndian.AppendUint16(b, uint16(seq))
+	ms := uint64(submitted.UnixMilli())
+	b = append(b, byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms))
+	b = binary.BigEndian.AppendUint32(b, uint32(t.ready.Sub(submitted).Milliseconds()))
 	fate := byte(0)
 	if async {
 		fate |= fateAsync
@@ -69,13 +70,10 @@ func (s *Server) signedID(prefix string, t *task, async bool, submitted time.Tim
 			}
 		}
 	}
-	b.WriteByte(fate)
-	for _, f := range []string{t.kind, t.provider, t.model, t.aspect} {
-		b.WriteByte(byte(len(f)))
-		b.WriteString(f)
-	}
-	payload := b.Bytes()
-	return prefix + idEncoding.EncodeToString(append(payload, s.idSig(payload)...))
+	b = append(b, fate)
+	b = append(b, shortHash("model", t.model, 4)...)
+	b = append(b, shortHash("aspect", t.aspect, 2)...)
+	return prefix + hex.EncodeToString(append(b, s.idSig(b)...))
 }
 
 func (s *Server) idSig(payload []byte) []byte {
@@ -86,8 +84,8 @@ func (s *Server) idSig(payload []byte) []byte {
 
 var errBadID = errors.New("not a signed task id")
 
-// taskFromID rebuilds the task a signed id describes. The key is checked
-// by the caller against the fingerprint (the CDN has no key).
+// taskFromID rebuilds the task a signed id describes, and returns the key
+// fingerprint for the caller to check (the CDN has no key).
 func (s *Server) taskFromID(id string) (*task, []byte, error) {
 	if len(s.taskSecret) == 0 {
 		return nil, nil, errBadID
@@ -96,30 +94,28 @@ func (s *Server) taskFromID(id string) (*task, []byte, error) {
 	if i < 0 {
 		return nil, nil, errBadID
 	}
-	raw, err := idEncoding.DecodeString(id[i+1:])
-	if err != nil || len(raw) < 1+4+4+8+4+1+idSigLen {
+	raw, err := hex.DecodeString(id[i+1:])
+	if err != nil || len(raw) != idLen+idSigLen {
 		return nil, nil, errBadID
 	}
-	payload, sig := raw[:len(raw)-idSigLen], raw[len(raw)-idSigLen:]
-	if !hmac.Equal(sig, s.idSig(payload)) || payload[0] != idVersion {
+	p, sig := raw[:idLen], raw[idLen:]
+	if !hmac.Equal(sig, s.idSig(p)) || p[0] != idVersion {
 		return nil, nil, errBadID
 	}
-	fp := payload[1:5] // payload[5:9] is the sequence number
-	submitted := time.UnixMilli(int64(binary.BigEndian.Uint64(payload[9:17])))
-	latency := time.Duration(binary.BigEndian.Uint32(payload[17:21])) * time.Millisecond
-	fate := payload[21]
-	rest := payload[22:]
-	var fields [4]string
-	for j := range fields {
-		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
-			return nil, nil, errBadID
-		}
-		n := int(rest[0])
-		fields[j], rest = string(rest[1:1+n]), rest[1+n:]
+	fp := p[1:4] // p[4:6] is the sequence number
+	var ms uint64
+	for _, c := range p[6:12] {
+		ms = ms<<8 | uint64(c)
 	}
-	t := &task{id: id, kind: fields[0], provider: fields[1], model: fields[2], aspect: fields[3],
-		ready:  submitted.Add(latency),
-		prompt: "(a task submitted to an earlier simulator run)"}
+	submitted := time.UnixMilli(int64(ms))
+	latency := time.Duration(binary.BigEndian.Uint32(p[12:16])) * time.Millisecond
+	fate := p[16]
+	m := s.modelByHash(p[17:21])
+	if m == nil {
+		return nil, nil, errBadID // a model this build does not know
+	}
+	t := &task{id: id, kind: m.Type, provider: m.Provider, model: m.ID, aspect: aspectByHash(p[21:23]),
+		ready: submitted.Add(latency), prompt: "(a task submitted to an earlier simulator run)"}
 	if f := int(fate &^ fateAsync); f > 0 && f <= len(failureTexts) {
 		t.failed, t.errText = true, failureTexts[f-1]
 	}
@@ -127,6 +123,24 @@ func (s *Server) taskFromID(id string) (*task, []byte, error) {
 		t.upstream = "https://api.wavespeed.ai/api/v3/predictions/" + id + "/result"
 	}
 	return t, fp, nil
+}
+
+func (s *Server) modelByHash(h []byte) *model {
+	for id, m := range s.cat.models {
+		if bytes.Equal(shortHash("model", id, 4), h) {
+			return m
+		}
+	}
+	return nil
+}
+
+func aspectByHash(h []byte) string {
+	for a := range aspectRatios {
+		if bytes.Equal(shortHash("aspect", a, 2), h) {
+			return a
+		}
+	}
+	return ""
 }
 
 // lookupTask finds a task by id: one this process created, or one a signed
@@ -144,7 +158,7 @@ func (s *Server) lookupTaskLocked(key, id string) *task {
 		return nil
 	}
 	if key != "" {
-		if !bytes.Equal(fp, keyFingerprint(key)) {
+		if !bytes.Equal(fp, shortHash("key", key, 3)) {
 			return nil
 		}
 		t.key = key

@@ -128,7 +128,7 @@ func TestSignedTaskRejected(t *testing.T) {
 		"another key":         {opts: []Option{WithTaskSecret([]byte("s1")), WithKey("xp_b", 1)}, key: "xp_b", id: id, want: 404},
 		"altered id":          {opts: []Option{WithTaskSecret([]byte("s1")), WithKey("xp_a", 1)}, key: "xp_a", id: flip(id), want: 404},
 		"truncated id":        {opts: []Option{WithTaskSecret([]byte("s1")), WithKey("xp_a", 1)}, key: "xp_a", id: id[:12], want: 404},
-		"not base32":          {opts: []Option{WithTaskSecret([]byte("s1")), WithKey("xp_a", 1)}, key: "xp_a", id: "sd_!!", want: 404},
+		"not hex":             {opts: []Option{WithTaskSecret([]byte("s1")), WithKey("xp_a", 1)}, key: "xp_a", id: "sd_!!", want: 404},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
