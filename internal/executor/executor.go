@@ -167,7 +167,7 @@ func (r *run) forget() error {
 	if len(r.plan.Forget) == 0 {
 		return nil
 	}
-	return r.opts.Store.Update(func(st *state.State) error {
+	return r.opts.Store.Edit(r.plan.Forget, func(st *state.State) error {
 		for _, addr := range r.plan.Forget {
 			delete(st.Assets, addr)
 		}
@@ -309,13 +309,12 @@ func (r *run) setResult(addr string, a *state.Asset) {
 	r.plan.Scope.SetResult(addr, planner.ResultFromState(a))
 }
 
-// record writes one asset record durably.
+// record writes one asset record durably, as one journal record: its cost
+// does not grow with the state. extra may change the model statistics and
+// the balance; the State it gets holds no other asset.
 func (r *run) record(a *state.Asset, extra func(st *state.State)) error {
 	rec := a.Clone()
-	err := r.opts.Store.Update(func(st *state.State) error {
-		if st.Assets == nil {
-			st.Assets = map[string]*state.Asset{}
-		}
+	err := r.opts.Store.Edit([]string{rec.Address}, func(st *state.State) error {
 		st.Assets[rec.Address] = rec
 		if extra != nil {
 			extra(st)

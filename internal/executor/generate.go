@@ -142,7 +142,7 @@ func (r *run) unsent(nr *nodeRun) error {
 	nr.notSubmitted = true
 	nr.finish(OutcomeSkipped, why)
 	r.emit(n.Addr, PhaseSkipped, why, nil)
-	err := r.opts.Store.Update(func(st *state.State) error {
+	err := r.opts.Store.Edit([]string{n.Addr}, func(st *state.State) error {
 		if n.Prior == nil {
 			delete(st.Assets, n.Addr)
 		} else {
@@ -433,7 +433,7 @@ func (r *run) sleepUntil(ctx context.Context, t time.Time) bool {
 func (r *run) observeLatency(model, key string, d time.Duration) {
 	sec := d.Seconds()
 	r.lat.Observe(model, key, sec)
-	_ = r.opts.Store.Update(func(st *state.State) error {
+	_ = r.opts.Store.Edit(nil, func(st *state.State) error {
 		ms := modelStats(st, model)
 		s := ms.Latency[key]
 		if s == nil {

@@ -9,23 +9,59 @@ import (
 	"os"
 )
 
-// Load reads the state file at path without locking it, for read-only
-// commands. A missing file yields New() and no error. A file that cannot be
-// read or parsed, or that holds an unknown version, is an error naming the
-// path and the cause; Load never changes the file.
+// Load reads the state at path without locking it, for read-only
+// commands: the JSON snapshot with the records of its journal
+// (JournalPath(path)) replayed over it, so that a reader sees every change
+// an apply has made durable, even one still running or killed. A missing
+// snapshot without journal records yields New() and no error. A file that
+// cannot be read or parsed, an unknown version, or a journal that is
+// corrupt before its last record or does not follow the snapshot is an
+// error naming the path and the cause; a torn last record is dropped.
+// Load never changes either file. Like Open, it finds the journal next to
+// the real file, RealPath(path), through any symlink.
 func Load(path string) (*State, error) {
+	if real, err := RealPath(path); err == nil {
+		path = real
+	}
+	st, _, _, err := loadFiles(path, JournalPath(path))
+	return st, err
+}
+
+// loadFiles reads the snapshot at path and replays the journal at jpath
+// over it. It returns the state, how many records it replayed, and the
+// length of the journal's valid prefix. The journal is read first: a
+// writer compacting meanwhile writes a snapshot that includes every record
+// read, so the result is never older than the snapshot.
+func loadFiles(path, jpath string) (st *State, pending int, valid int64, err error) {
+	jdata, err := os.ReadFile(jpath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, 0, 0, fmt.Errorf("reading journal %s: %w", jpath, err)
+	}
+	recs, n, err := parseJournal(jdata)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("journal %s: %w", jpath, err)
+	}
 	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return New(), nil
+	switch {
+	case errors.Is(err, os.ErrNotExist) && len(recs) > 0:
+		return nil, 0, 0, fmt.Errorf("state %s is missing but its journal %s holds %d records: restore the state file, or remove the journal to start afresh", path, jpath, len(recs))
+	case errors.Is(err, os.ErrNotExist):
+		return New(), 0, int64(n), nil
+	case err != nil:
+		return nil, 0, 0, fmt.Errorf("reading state %s: %w", path, err)
 	}
+	st, err = Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("reading state %s: %w", path, err)
+		return nil, 0, 0, fmt.Errorf("state %s: %w", path, err)
 	}
-	st, err := Decode(data)
+	pending, err = replay(st, recs)
 	if err != nil {
-		return nil, fmt.Errorf("state %s: %w", path, err)
+		return nil, 0, 0, fmt.Errorf("journal %s does not follow state %s: %w", jpath, path, err)
 	}
-	return st, nil
+	if err := st.Validate(); err != nil {
+		return nil, 0, 0, fmt.Errorf("state %s with its journal: %w", path, err)
+	}
+	return st, pending, int64(n), nil
 }
 
 // Decode parses the bytes of a state file. Numbers inside Asset.Request

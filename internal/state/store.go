@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,35 +13,45 @@ import (
 // name private prompts, so only the owner reads it.
 const FileMode os.FileMode = 0o600
 
-// ErrClosed is returned by Update after Close.
+// ErrClosed is returned by Update and Edit after Close.
 var ErrClosed = errors.New("state store is closed")
 
-// Store is an open, locked state file. Its methods are safe for concurrent
-// use by many goroutines; every change goes through Update and is on disk
-// before Update returns.
-type Store struct {
-	path string
-	// write is WriteFileAtomic with test hooks; set once by Open.
-	write func(path string, data []byte, perm os.FileMode) error
+// CompactEvery is the fewest journal records a Store appends before it
+// compacts them into the snapshot. It compacts after max(CompactEvery,
+// number of assets) records, so that rewriting the snapshot costs O(1)
+// per record amortised, and when it is closed.
+const CompactEvery = 1000
 
-	mu     sync.Mutex
-	state  *State    // guarded by mu; the last version written (or loaded)
-	lock   *fileLock // guarded by mu; nil once closed
-	closed bool      // guarded by mu
+// Store is an open, locked state. Its methods are safe for concurrent use
+// by many goroutines; every change goes through Update or Edit and is
+// durable before they return.
+type Store struct {
+	name string // the state file's path, or what names the backend
+
+	mu       sync.Mutex
+	backend  Backend // guarded by mu
+	state    *State  // guarded by mu; the durable state, never handed out
+	pending  int     // guarded by mu; records appended since the last snapshot
+	since    int     // guarded by mu; records since the last compaction attempt
+	minBatch int     // set once; CompactEvery unless a test lowers it
+	closed   bool    // guarded by mu
 }
 
-// Open locks the state file at path and loads it. The lock is an exclusive
-// lock on the sibling file REAL+".lock", where REAL is RealPath(path): a
-// symlinked state file, a symlinked directory or a path with ".." all take
-// the same lock as the file itself, and writes replace the real file, never
-// the link. The lock file records the holder's pid, host name and start
-// time as JSON. When another process or Store holds it, Open fails at once
-// with a *LockedError naming the holder.
+// Open locks the state file at path and loads it: the JSON snapshot and
+// its journal, JournalPath(REAL), where REAL is RealPath(path). The lock
+// is an exclusive lock on the sibling file REAL+".lock": a symlinked state
+// file, a symlinked directory or a path with ".." all take the same lock
+// and the same journal as the file itself, and writes replace the real
+// file, never the link. The lock file records the holder's pid, host name
+// and start time as JSON. When another process or Store holds it, Open
+// fails at once with a *LockedError naming the holder.
 //
 // A missing state file means a new empty state, not written until the
-// first Update. A file that exists but cannot be read or parsed, or has an
-// unknown version, is an error naming the path and the cause; the file is
-// never rewritten, and the lock is released.
+// first Update or Edit. A file that exists but cannot be read or parsed,
+// has an unknown version, or whose journal is corrupt before its last
+// record, is an error naming the path and the cause; the files are never
+// rewritten, and the lock is released. A torn last journal record, left by
+// a crash in the middle of its append, is dropped.
 func Open(path string) (*Store, error) {
 	return openStore(path, nil)
 }
@@ -49,35 +61,36 @@ func openStore(path string, hooks *writeHooks) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state: %w", err)
 	}
-	lock, err := acquireLock(real+".lock", path)
-	if err != nil {
+	return OpenBackend(real, newFileBackend(real, path, hooks))
+}
+
+// OpenBackend locks b and loads the state from it. name identifies the
+// state in messages (a path, or a database URL without credentials).
+func OpenBackend(name string, b Backend) (*Store, error) {
+	if err := b.Lock(); err != nil {
 		return nil, err
 	}
-	st, err := Load(real)
+	st, pending, err := b.Load()
 	if err != nil {
-		if rerr := lock.release(); rerr != nil {
+		if rerr := b.Unlock(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, err
 	}
-	return &Store{
-		path:  real,
-		state: st,
-		lock:  lock,
-		write: func(p string, data []byte, perm os.FileMode) error {
-			return writeFileAtomic(p, data, perm, hooks)
-		},
-	}, nil
+	return &Store{name: name, backend: b, state: st, pending: pending, since: pending, minBatch: CompactEvery}, nil
 }
 
-// Path returns the real path of the state file, symlinks resolved.
-func (s *Store) Path() string { return s.path }
+// Path returns the real path of the state file, symlinks resolved (the
+// name given to OpenBackend).
+func (s *Store) Path() string { return s.name }
 
-// Update applies fn to a copy of the state, increments Serial and writes
-// the whole state durably before returning. If fn returns an error, or
-// changes Version or Lineage, nothing is written and the state is as
-// before. If the write fails the state stays at the last durable version
-// and the error, naming the path, is returned.
+// Update applies fn to a copy of the whole state, increments Serial and
+// writes the whole state durably as the new snapshot before returning:
+// its cost grows with the state, so it suits rare changes (state rm);
+// apply's many small changes use Edit. If fn returns an error, or changes
+// Version or Lineage, nothing is written and the state is as before. If
+// the write fails the state stays at the last durable version and the
+// error, naming the path, is returned.
 //
 // fn runs under the store's mutex: it must not call other Store methods,
 // and must not keep the *State or anything reachable from it after it
@@ -86,36 +99,188 @@ func (s *Store) Update(fn func(*State) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("updating %s: %w", s.path, ErrClosed)
+		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
 	}
 	next := s.state.Clone()
 	if err := fn(next); err != nil {
 		return err
 	}
 	if next.Version != s.state.Version || next.Lineage != s.state.Lineage {
-		return fmt.Errorf("updating %s: version and lineage of a state never change", s.path)
+		return fmt.Errorf("updating %s: version and lineage of a state never change", s.name)
 	}
 	next.Serial = s.state.Serial + 1
 	if err := next.Validate(); err != nil {
-		return fmt.Errorf("updating %s: %w", s.path, err)
+		return fmt.Errorf("updating %s: %w", s.name, err)
 	}
 	data, err := Encode(next)
 	if err != nil {
-		return fmt.Errorf("updating %s: %w", s.path, err)
+		return fmt.Errorf("updating %s: %w", s.name, err)
 	}
 	// Keep in memory exactly what a later Load will see.
 	durable, err := Decode(data)
 	if err != nil {
-		return fmt.Errorf("updating %s: encoded state does not read back: %w", s.path, err)
+		return fmt.Errorf("updating %s: encoded state does not read back: %w", s.name, err)
 	}
-	if err := s.write(s.path, data, FileMode); err != nil {
+	return s.compactTo(durable)
+}
+
+// compactTo writes st as the snapshot and makes it the store's state.
+func (s *Store) compactTo(st *State) error {
+	s.since = 0
+	if err := s.backend.Compact(st); err != nil {
 		if errors.Is(err, errDirSync) {
 			// The new state is in place; later writes must build on it.
-			s.state = durable
+			s.state, s.pending = st, 0
 		}
-		return fmt.Errorf("writing state %s: %w", s.path, err)
+		return err
 	}
-	s.state = durable
+	s.state, s.pending = st, 0
+	return nil
+}
+
+// Edit changes a few records at a cost that does not grow with the state:
+// fn gets a State holding copies of the current records of addrs (those
+// that exist), all model statistics and the balance. Whatever fn leaves
+// in its Assets is put, an address of addrs it removed is removed, and
+// changed model statistics and balance are kept; all of it becomes one
+// journal record, durable before Edit returns. fn must not remove model
+// statistics or the balance. If fn returns an error, changes Version or
+// Lineage, or leaves an inconsistent record, nothing is written.
+//
+// fn runs under the store's mutex, with the same rules as for Update.
+func (s *Store) Edit(addrs []string, fn func(*State) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+	}
+	part := s.part(addrs)
+	if err := fn(part); err != nil {
+		return err
+	}
+	rec, err := s.diff(addrs, part)
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", s.name, err)
+	}
+	if s.state.Serial == 0 {
+		// Nothing is on disk yet: the first write is a snapshot, so a
+		// journal never exists without one.
+		next := s.state.Clone()
+		if err := rec.Apply(next); err != nil {
+			return fmt.Errorf("updating %s: %w", s.name, err)
+		}
+		return s.compactTo(next)
+	}
+	if err := s.backend.Append(rec); err != nil {
+		return fmt.Errorf("writing state %s: %w", s.name, err)
+	}
+	if err := rec.Apply(s.state); err != nil {
+		return fmt.Errorf("updating %s: %w", s.name, err) // unreachable: diff set serial and lineage
+	}
+	s.pending++
+	s.since++
+	if s.since >= max(s.minBatch, len(s.state.Assets)) {
+		// The record is durable whatever happens here; a failed
+		// compaction is tried again after as many records.
+		_ = s.compactTo(s.state)
+	}
+	return nil
+}
+
+// part returns the State that Edit hands to fn.
+func (s *Store) part(addrs []string) *State {
+	p := &State{Version: s.state.Version, Serial: s.state.Serial, Lineage: s.state.Lineage,
+		Assets: make(map[string]*Asset, len(addrs))}
+	for _, addr := range addrs {
+		if a, ok := s.state.Assets[addr]; ok {
+			p.Assets[addr] = a.Clone()
+		}
+	}
+	if s.state.Models != nil {
+		p.Models = make(map[string]*ModelStats, len(s.state.Models))
+		for id, m := range s.state.Models {
+			p.Models[id] = m.clone()
+		}
+	}
+	if s.state.Balance != nil {
+		b := *s.state.Balance
+		p.Balance = &b
+	}
+	return p
+}
+
+// diff returns the record of what fn changed in part, as a later Load will
+// read it back.
+func (s *Store) diff(addrs []string, part *State) (*Record, error) {
+	if part.Version != s.state.Version || part.Lineage != s.state.Lineage {
+		return nil, errors.New("version and lineage of a state never change")
+	}
+	rec := &Record{Serial: s.state.Serial + 1, Lineage: s.state.Lineage, Assets: part.Assets}
+	for _, addr := range addrs {
+		if _, kept := part.Assets[addr]; !kept && s.state.Assets[addr] != nil {
+			rec.Removed = append(rec.Removed, addr)
+		}
+	}
+	for id := range s.state.Models {
+		if _, ok := part.Models[id]; !ok {
+			return nil, fmt.Errorf("statistics of model %q cannot be removed", id)
+		}
+	}
+	for id, m := range part.Models {
+		if m == nil {
+			return nil, fmt.Errorf("model stats %q are null", id)
+		}
+		if !sameJSON(m, s.state.Models[id]) {
+			if rec.Models == nil {
+				rec.Models = map[string]*ModelStats{}
+			}
+			rec.Models[id] = m
+		}
+	}
+	switch {
+	case part.Balance == nil && s.state.Balance != nil:
+		return nil, errors.New("the balance cannot be removed")
+	case part.Balance != nil && (s.state.Balance == nil || *part.Balance != *s.state.Balance):
+		rec.Balance = part.Balance
+	}
+	if err := rec.Validate(); err != nil {
+		return nil, err
+	}
+	// Keep in memory exactly what a later Load will see.
+	payload, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encoding journal record: %w", err)
+	}
+	durable, err := decodeRecord(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encoded record does not read back: %w", err)
+	}
+	return durable, nil
+}
+
+// sameJSON reports whether a and b encode alike, which is what matters to
+// the file: an empty map and a missing one are the same.
+func sameJSON(a, b any) bool {
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && bytes.Equal(x, y)
+}
+
+// Compact writes the state as the snapshot when journal records are
+// pending, so the snapshot alone holds the whole state. Close compacts;
+// apply calls it at the end of a run.
+func (s *Store) Compact() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("compacting %s: %w", s.name, ErrClosed)
+	}
+	if s.pending == 0 {
+		return nil
+	}
+	if err := s.compactTo(s.state); err != nil {
+		return fmt.Errorf("compacting %s: %w", s.name, err)
+	}
 	return nil
 }
 
@@ -126,8 +291,11 @@ func (s *Store) Snapshot() *State {
 	return s.state.Clone()
 }
 
-// Close releases the lock; the state file and the lock file stay. Updates
-// after Close fail with ErrClosed. Calling Close again does nothing.
+// Close compacts pending journal records into the snapshot and releases
+// the lock; the state file and the lock file stay. If compaction fails the
+// journal keeps the records, the lock is released all the same and the
+// error is returned. Updates after Close fail with ErrClosed. Calling
+// Close again does nothing.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,10 +303,14 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.lock.release()
-	s.lock = nil
-	if err != nil {
-		return fmt.Errorf("releasing lock on %s: %w", s.path, err)
+	var cerr error
+	if s.pending > 0 {
+		if err := s.compactTo(s.state); err != nil {
+			cerr = fmt.Errorf("compacting %s: %w", s.name, err)
+		}
 	}
-	return nil
+	if err := s.backend.Unlock(); err != nil {
+		return errors.Join(cerr, fmt.Errorf("releasing lock on %s: %w", s.name, err))
+	}
+	return cerr
 }
