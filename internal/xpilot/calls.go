@@ -107,9 +107,25 @@ func (c *Client) generateTask(ctx context.Context, path string, req any) (*Task,
 	return task, nil
 }
 
-// resolve returns a path of the API resolved against the base URL.
+// resolve returns a path of the API under the base URL. The base URL's
+// own path is kept: with base http://host/prefix, PathModels is
+// http://host/prefix/api/v1/models (url.ResolveReference would drop
+// /prefix, since the API paths are absolute).
 func (c *Client) resolve(path string) *url.URL {
-	return c.base.ResolveReference(&url.URL{Path: path})
+	u := *c.base
+	u.Path, u.RawPath = underBase(c.base.Path, path), ""
+	u.RawQuery, u.Fragment = "", ""
+	return &u
+}
+
+// underBase puts the absolute path p under the base path, unless p is
+// already there (a server that knows its prefix may name it).
+func underBase(base, p string) string {
+	base = strings.TrimSuffix(base, "/")
+	if base == "" || p == base || strings.HasPrefix(p, base+"/") {
+		return p
+	}
+	return base + p
 }
 
 func (c *Client) resolvePoll(pollURL string) (*url.URL, error) {
@@ -129,6 +145,13 @@ func (c *Client) resolvePoll(pollURL string) (*url.URL, error) {
 			return nil, fmt.Errorf("xpilot: poll: refusing poll_url on %s://%s: it is not the API host %s://%s and the key would be sent there",
 				scheme, c.scrub.str(ref.Host), c.base.Scheme, c.base.Host)
 		}
+		return c.base.ResolveReference(ref), nil // a full URL is used as given
+	}
+	if strings.HasPrefix(ref.Path, "/") {
+		u := *c.base
+		u.Path, u.RawPath = underBase(c.base.Path, ref.Path), ""
+		u.RawQuery, u.Fragment = ref.RawQuery, ""
+		return &u, nil
 	}
 	return c.base.ResolveReference(ref), nil
 }
