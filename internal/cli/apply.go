@@ -26,6 +26,9 @@ func runApply(env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *parallelism < 1 {
+		return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("-parallelism %d: want at least 1 (the number of requests and downloads apply may have in flight)", *parallelism)}
+	}
 	if *asJSON && !*auto {
 		return &ExitErr{Code: ExitUsage, Err: errors.New("-json needs -auto-approve: review the plan with 'xpflow plan' first")}
 	}
