@@ -75,7 +75,7 @@ func commands() []command {
 		{"report", "Write a review page of the campaign", runReport},
 		{"show", "Show the assets recorded in the state", runShow},
 		{"sim", "Serve the xPilot API simulator on loopback", runSim},
-		{"state", "Inspect or edit the state (list, rm)", runState},
+		{"state", "Inspect, edit or move the state (list, rm, push, pull)", runState},
 		{"validate", "Check a spec's syntax and references without the API", runValidate},
 	}
 }

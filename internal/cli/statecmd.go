@@ -101,9 +101,9 @@ func assetResult(a *state.Asset) string {
 	return ""
 }
 
-// runState runs 'state list' and 'state rm ADDR'.
+// runState runs 'state list', 'state rm ADDR', 'state push' and 'state pull'.
 func runState(env *Env, args []string) error {
-	const usage = "Usage: xpflow state list [flags] [DIR]\n       xpflow state rm [flags] ADDR...\n\nRun 'xpflow state list -h' or 'xpflow state rm -h' for the flags."
+	const usage = "Usage: xpflow state list [flags] [DIR]\n       xpflow state rm [flags] ADDR...\n       xpflow state push [flags] [DIR]\n       xpflow state pull [flags] [DIR]\n\nRun 'xpflow state SUBCOMMAND -h' for the flags."
 	if len(args) == 0 {
 		return &ExitErr{Code: ExitUsage, Err: errors.New(usage)}
 	}
@@ -111,6 +111,8 @@ func runState(env *Env, args []string) error {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(env.Stderr, usage)
 		return nil
+	case "push", "pull":
+		return runStateMove(env, args[0], args[1:])
 	}
 	fs := newFlags(env, "state "+args[0], "")
 	var sf stateFlag
@@ -136,7 +138,7 @@ func runState(env *Env, args []string) error {
 	case "rm":
 		return stateRm(env, sf.resolve(*dirFlag), fs.Args())
 	}
-	return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("unknown state subcommand %q: want list or rm", args[0])}
+	return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("unknown state subcommand %q: want list, rm, push or pull", args[0])}
 }
 
 func stateRm(env *Env, path string, addrs []string) error {

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xpflow/xpflow/internal/pgstore"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// openPostgres opens the campaign of the spec's backend "postgres" block.
+// XPFLOW_BACKEND_CONN overrides conn_str. Messages name the campaign and
+// database, never the connection string, which may hold a password.
+func openPostgres(ctx context.Context, env *Env, sp *spec.Spec) (*pgstore.Store, error) {
+	b := sp.Settings.Backend
+	if b == nil {
+		return nil, &ExitErr{Code: ExitUsage, Err: fmt.Errorf("%s has no backend \"postgres\" block in its xpflow block", sp.Dir)}
+	}
+	conn := env.Getenv(pgstore.EnvConn)
+	if conn == "" {
+		conn = b.ConnStr
+	}
+	if conn == "" {
+		return nil, &ExitErr{Code: ExitUsage, Err: fmt.Errorf("%s: backend \"postgres\" needs conn_str or the environment variable %s",
+			b.DeclRange, pgstore.EnvConn)}
+	}
+	s, err := pgstore.Open(ctx, conn, b.Campaign, pgstore.Options{Runner: env.Getenv("XPFLOW_RUNNER")})
+	if err != nil {
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return s, nil
+}
+
+// runStateMove runs 'state push' (local file -> Postgres campaign) and
+// 'state pull' (campaign -> local file).
+func runStateMove(env *Env, verb string, args []string) error {
+	fs := newFlags(env, "state "+verb, "[DIR]")
+	var sf stateFlag
+	sf.register(fs)
+	var f specFlags
+	f.register(fs)
+	force := fs.Bool("force", false, "overwrite newer data")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := oneArg(fs)
+	if err != nil {
+		return err
+	}
+	sp, err := loadSpec(env, dir, &f)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	pg, err := openPostgres(ctx, env, sp)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+	path := sf.resolve(sp.Dir)
+	if sf.path != "" {
+		path = sf.path
+	}
+	if verb == "push" {
+		return statePush(ctx, env, pg, path, *force)
+	}
+	return statePull(ctx, env, pg, path, *force)
+}
+
+func statePush(ctx context.Context, env *Env, pg *pgstore.Store, path string, force bool) error {
+	store, err := state.Open(path) // locked: no local apply writes meanwhile
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	defer store.Close()
+	st := store.Snapshot()
+	if st.Serial == 0 && len(st.Assets) == 0 {
+		return &ExitErr{Code: ExitError, Err: fmt.Errorf("%s is empty or missing: nothing to push", path)}
+	}
+	if err := pg.Replace(ctx, st, force); err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	fmt.Fprintf(env.Stdout, "Pushed %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, path, pg)
+	return nil
+}
+
+func statePull(ctx context.Context, env *Env, pg *pgstore.Store, path string, force bool) error {
+	store, err := state.Open(path)
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	defer store.Close()
+	st, err := pg.Snapshot(ctx)
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	if why := pgstore.Newer(store.Snapshot(), st); why != "" && !force {
+		return &ExitErr{Code: ExitError, Err: fmt.Errorf("%s: %w: %s (use -force to overwrite)", path, pgstore.ErrNewer, why)}
+	}
+	data, err := state.Encode(st)
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	if err := state.WriteFileAtomic(path, data, state.FileMode); err != nil {
+		return &ExitErr{Code: ExitError, Err: fmt.Errorf("writing %s: %w", path, err)}
+	}
+	fmt.Fprintf(env.Stdout, "Pulled %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, pg, path)
+	return nil
+}
+
