@@ -108,4 +108,3 @@ func statePull(ctx context.Context, env *Env, pg *pgstore.Store, path string, fo
 	fmt.Fprintf(env.Stdout, "Pulled %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, pg, path)
 	return nil
 }
-
