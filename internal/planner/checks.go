@@ -1,13 +1,8 @@
 package planner
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -328,22 +323,4 @@ func render(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// FileIntact reports whether out's file exists under dir with its recorded
-// sha256.
-func FileIntact(dir string, out state.Output) bool {
-	if out.File == "" || out.SHA256 == "" {
-		return false
-	}
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(out.File)))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false
-	}
-	return hex.EncodeToString(h.Sum(nil)) == strings.TrimPrefix(out.SHA256, "sha256:")
 }
