@@ -40,8 +40,10 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 	if err != nil {
 		return Result{}, err
 	}
-	if !cfg.PeerPriorities {
-		ctx = xpilot.WithPriority(ctx, xpilot.PrioritySubmit)
+	// Without priorities every call waits in the one submit queue.
+	call := xpilot.Call{Priority: xpilot.PrioritySubmit}
+	if cfg.PeerPriorities {
+		call = xpilot.Call{}
 	}
 	byAddr := map[string][]*peerJob{}
 	var jobs []*peerJob
@@ -62,7 +64,7 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 		go func() {
 			defer wg.Done()
 			defer close(j.done)
-			j.err = j.run(ctx, client, c)
+			j.err = j.run(ctx, client, c, call)
 		}()
 	}
 	wg.Wait()
@@ -77,7 +79,7 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 	return res, errors.Join(errs...)
 }
 
-func (j *peerJob) run(ctx context.Context, client *xpilot.Client, c clock.Clock) error {
+func (j *peerJob) run(ctx context.Context, client *xpilot.Client, c clock.Clock, call xpilot.Call) error {
 	var upContent, upURL string
 	if j.up != nil {
 		<-j.up.done
@@ -96,21 +98,21 @@ func (j *peerJob) run(ctx context.Context, client *xpilot.Client, c clock.Clock)
 	switch b.Kind {
 	case "text":
 		tokens := 40
-		res, err := client.GenerateText(ctx, xpilot.TextRequest{Model: b.Model, Prompt: prompt, MaxTokens: &tokens})
+		res, err := client.GenerateText(ctx, xpilot.TextRequest{Model: b.Model, Prompt: prompt, MaxTokens: &tokens}, call)
 		if err != nil {
 			return err
 		}
 		j.content = res.Content
 		return nil
 	case "image":
-		task, err = client.GenerateImage(ctx, xpilot.ImageRequest{Model: b.Model, Prompt: prompt})
+		task, err = client.GenerateImage(ctx, xpilot.ImageRequest{Model: b.Model, Prompt: prompt}, call)
 	default:
 		req := xpilot.VideoRequest{Model: b.Model, Prompt: prompt, ImageURL: upURL}
 		if b.Duration > 0 {
 			d := b.Duration
 			req.Duration = &d
 		}
-		task, err = client.GenerateVideo(ctx, req)
+		task, err = client.GenerateVideo(ctx, req, call)
 	}
 	if err != nil {
 		return err
@@ -120,7 +122,7 @@ func (j *peerJob) run(ctx context.Context, client *xpilot.Client, c clock.Clock)
 			return ctx.Err()
 		}
 		pollURL := task.PollURL
-		if task, err = client.Poll(ctx, pollURL); err != nil {
+		if task, err = client.Poll(ctx, pollURL, call); err != nil {
 			return err
 		}
 		task.PollURL = pollURL

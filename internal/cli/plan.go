@@ -73,7 +73,7 @@ type planned struct {
 // makePlan fetches the catalog (one request) and builds the plan against
 // st. It prints diagnostics and fails on errors.
 func makePlan(ctx context.Context, env *Env, sp *spec.Spec, c *conn, st *state.State, f *planFlags) (*planned, error) {
-	cat, err := c.client.Models(xpilot.WithPriority(ctx, xpilot.PriorityModels))
+	cat, err := c.client.Models(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fetch the model catalog: %w", err)
 	}

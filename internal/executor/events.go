@@ -10,7 +10,11 @@ type Phase string
 
 // The phases, in the order an asset usually goes through them.
 const (
-	PhaseQueued      Phase = "queued"
+	PhaseQueued Phase = "queued"
+	// PhaseRateLimited: the asset's generate request waits for a slot of
+	// the key's rate-limit window (shown as "queued (rate limit)"). It is
+	// followed by PhaseSubmitting when the request actually goes out.
+	PhaseRateLimited Phase = "rate-limited"
 	PhaseSubmitting  Phase = "submitting"
 	PhaseSubmitted   Phase = "submitted"
 	PhasePolling     Phase = "polling"
@@ -32,6 +36,13 @@ type Event struct {
 	Message string
 	// CostCents is set on the event where a charge was observed.
 	CostCents *int
+	// ETA is the scheduler's forecast, at Time, of how long the run still
+	// needs: the later of when the requests still needed (a submit and a
+	// poll per asset not yet submitted, a poll per running task) fit in the
+	// rate-limit window, and when the running tasks are expected done (the
+	// median of each one's learned latency, given how long it has run).
+	// Zero when nothing is left to request or wait for.
+	ETA time.Duration
 }
 
 // Observer receives events. Calls may come from many goroutines; an

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/xpflow/xpflow/internal/clock"
 	"github.com/xpflow/xpflow/internal/planner"
@@ -42,70 +39,74 @@ type Options struct {
 // ErrUnauthorized is returned when the API rejects the key.
 var ErrUnauthorized = errors.New("the API rejected the key (401 UNAUTHORIZED): check XPILOT_API_KEY")
 
-// run is the state of one Run.
-type run struct {
+// applier holds what the per-node callbacks of one Run share: the options,
+// the plan's scope, and the run's collaborators (the request scheduler,
+// the credit ledger, the latency estimate, the downloader). The DAG walk
+// itself is walk's.
+type applier struct {
 	opts   Options
 	plan   *planner.Plan
 	clock  clock.Clock
 	start  time.Time
 	lat    *Latencies
+	sched  *scheduler
+	ledger *ledger
 	dl     *downloader
 	slots  chan struct{}
-	nodes  map[string]*nodeRun
-	order  []*nodeRun
+	nodes  []*node
 	stopCh <-chan struct{}
+	// abort is closed once nothing more may be submitted: apply was
+	// stopped or credits ran out. Submits waiting for the rate limit are
+	// then given up unsent.
+	abort     chan struct{}
+	abortOnce sync.Once
 
 	scopeMu sync.Mutex // guards plan.Scope
 
 	// dependents counts, per address, the nodes of this run that read it.
 	dependents map[string]int
-	// unsubmitted counts spending nodes whose generate request has not been
-	// answered yet; tracking counts tasks being polled. Together they are
-	// the requests the run still needs, which budgetIdle reserves.
-	unsubmitted atomic.Int64
-	tracking    atomic.Int64
-
-	mu          sync.Mutex // guards the fields below
-	creditsStop bool
-	spent       map[string]int // cents charged this run, by model
-	remaining   *int           // the latest balance known: from the state, then from answers
-	balanceSeen bool           // remaining was reported by an answer in this run
 }
 
-// nodeRun tracks one node during the run.
-type nodeRun struct {
-	node *planner.Node
-	done chan struct{}
-	// The fields below are written only by the node's own goroutine before
-	// done is closed, and read by others after.
-	outcome      Outcome
-	message      string
-	cost         int
-	notSubmitted bool // skipped because submitting had stopped
-	unsubmitted  bool // counted in run.unsubmitted
+// node is one plan node during the run.
+type node struct {
+	vertex
+	n    *planner.Node
+	cost int // cents charged; written by the node's visit before done
 }
 
 // Run applies the plan. It returns a summary of what happened; the error is
 // non-nil only when the run could not go on at all (the key was rejected,
 // the state could not be written).
 func Run(ctx context.Context, plan *planner.Plan, opts Options) (*Summary, error) {
-	r := newRun(plan, opts)
-	if err := r.forget(); err != nil {
+	a := newApplier(plan, opts)
+	if err := a.forget(); err != nil {
 		return nil, err
 	}
-	if err := removeStaleDownloads(r.dl.outDir); err != nil {
+	if err := removeStaleDownloads(a.dl.outDir); err != nil {
 		return nil, err
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, nr := range r.order {
-		nr := nr
-		g.Go(func() error { return r.runNode(gctx, nr) })
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.sched.run(sctx)
+	go a.watchStop(sctx)
+	byVertex := map[*vertex]*node{}
+	vs := make([]*vertex, len(a.nodes))
+	for i, nd := range a.nodes {
+		vs[i] = &nd.vertex
+		byVertex[&nd.vertex] = nd
 	}
-	err := g.Wait()
-	return r.summary(), err
+	err := walk(ctx, vs, func(ctx context.Context, v *vertex) (result, error) {
+		return a.visit(ctx, byVertex[v])
+	}, func(v, dep *vertex) result {
+		res := a.upstreamSkip(v, dep)
+		a.sched.gone(byVertex[v])
+		a.emit(v.addr, PhaseSkipped, res.message, nil)
+		return res
+	})
+	return a.summary(), err
 }
 
-func newRun(plan *planner.Plan, opts Options) *run {
+func newApplier(plan *planner.Plan, opts Options) *applier {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real()
 	}
@@ -126,145 +127,94 @@ func newRun(plan *planner.Plan, opts Options) *run {
 		stop = make(chan struct{})
 	}
 	snap := opts.Store.Snapshot()
-	r := &run{opts: opts, plan: plan, clock: opts.Clock, start: opts.Clock.Now(),
-		lat: NewLatencies(snap), slots: make(chan struct{}, opts.Parallelism),
-		nodes: map[string]*nodeRun{}, stopCh: stop, spent: map[string]int{},
+	a := &applier{opts: opts, plan: plan, clock: opts.Clock, start: opts.Clock.Now(),
+		lat: NewLatencies(snap), ledger: newLedger(snap), slots: make(chan struct{}, opts.Parallelism),
+		stopCh: stop, abort: make(chan struct{}), dependents: map[string]int{},
 		dl: &downloader{http: opts.HTTP, clock: opts.Clock, maxBytes: opts.MaxDownloadBytes,
 			attempts: 3, specDir: plan.Spec.Dir, outDir: plan.Spec.Settings.OutputDir}}
-	if snap.Balance != nil {
-		c := snap.Balance.Cents
-		r.remaining = &c
-	}
-	r.dependents = map[string]int{}
+	a.sched = newScheduler(opts.Clock, opts.Client.Limiter(), a.lat)
 	for _, n := range plan.Nodes {
-		nr := &nodeRun{node: n, done: make(chan struct{})}
-		r.nodes[n.Addr] = nr
-		r.order = append(r.order, nr)
+		nd := &node{vertex: vertex{addr: n.Addr, deps: n.Deps, done: make(chan struct{})}, n: n}
+		a.nodes = append(a.nodes, nd)
 		if n.Excluded {
+			nd.deps = nil
 			continue
 		}
 		if n.Action.Spends() {
-			nr.unsubmitted = true
-			r.unsubmitted.Add(1)
+			a.sched.willSubmit(nd)
 		}
 		for _, d := range n.Deps {
-			r.dependents[d]++
+			a.dependents[d]++
 		}
 	}
-	return r
+	return a
 }
 
-// submittedOrGone marks that nr needs no submit any more.
-func (r *run) submittedOrGone(nr *nodeRun) {
-	if nr.unsubmitted {
-		nr.unsubmitted = false
-		r.unsubmitted.Add(-1)
+// watchStop closes abort when apply is stopped.
+func (a *applier) watchStop(ctx context.Context) {
+	select {
+	case <-a.stopCh:
+		a.abortSubmits()
+	case <-ctx.Done():
 	}
 }
+
+func (a *applier) abortSubmits() { a.abortOnce.Do(func() { close(a.abort) }) }
 
 // forget drops the records of assets no longer in the spec; their files stay.
-func (r *run) forget() error {
-	if len(r.plan.Forget) == 0 {
+func (a *applier) forget() error {
+	if len(a.plan.Forget) == 0 {
 		return nil
 	}
-	return r.opts.Store.Edit(r.plan.Forget, func(st *state.State) error {
-		for _, addr := range r.plan.Forget {
+	return a.record(nil, func(st *state.State) {
+		for _, addr := range a.plan.Forget {
 			delete(st.Assets, addr)
 		}
-		return nil
-	})
+	}, a.plan.Forget...)
 }
 
-func (r *run) emit(addr string, p Phase, msg string, cost *int) {
-	now := r.clock.Now()
-	r.opts.Observer.Event(Event{Time: now, Addr: addr, Phase: p, Elapsed: now.Sub(r.start), Message: msg, CostCents: cost})
+func (a *applier) emit(addr string, p Phase, msg string, cost *int) {
+	now := a.clock.Now()
+	a.opts.Observer.Event(Event{Time: now, Addr: addr, Phase: p, Elapsed: now.Sub(a.start), Message: msg,
+		CostCents: cost, ETA: a.sched.forecast(now)})
 }
 
-func (r *run) stopping() (bool, string) {
+// stopping reports whether nothing more may be submitted, and why.
+func (a *applier) stopping() (bool, string) {
 	select {
-	case <-r.stopCh:
+	case <-a.stopCh:
 		return true, "not submitted: apply was interrupted"
 	default:
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.creditsStop {
+	if a.ledger.isStopped() {
 		return true, "not submitted: insufficient credits"
 	}
 	return false, ""
 }
 
-func (nr *nodeRun) finish(o Outcome, msg string) {
-	nr.outcome, nr.message = o, msg
-}
-
-// runNode drives one node to its outcome. It returns an error only for
+// visit drives one node to its outcome. It returns an error only for
 // failures that must stop the whole run.
-func (r *run) runNode(ctx context.Context, nr *nodeRun) error {
-	defer close(nr.done)
-	defer r.submittedOrGone(nr)
-	n := nr.node
+func (a *applier) visit(ctx context.Context, nd *node) (result, error) {
+	n := nd.n
 	if n.Excluded {
-		nr.finish(OutcomeExcluded, "")
-		return nil
+		return result{outcome: OutcomeExcluded}, nil
 	}
-	if cause := r.waitDeps(ctx, nr); cause != "" {
-		nr.finish(OutcomeSkipped, cause)
-		r.emit(n.Addr, PhaseSkipped, cause, nil)
-		return nil
-	}
+	defer a.sched.gone(nd)
 	switch n.Action {
 	case planner.ActionNoop:
-		nr.finish(OutcomeUnchanged, "")
-		return nil
+		return result{outcome: OutcomeUnchanged}, nil
 	case planner.ActionUnknown:
-		nr.finish(OutcomeUnknown, n.Reason)
-		r.emit(n.Addr, PhaseUnknown, n.Reason, nil)
-		return nil
+		a.emit(n.Addr, PhaseUnknown, n.Reason, nil)
+		return result{outcome: OutcomeUnknown, message: n.Reason}, nil
 	case planner.ActionResume:
-		r.emit(n.Addr, PhaseQueued, "resuming task "+n.Prior.TaskID, nil)
-		return r.track(ctx, nr, n.Prior.Clone(), n.Prior.SubmittedAt, false)
+		a.emit(n.Addr, PhaseQueued, "resuming task "+n.Prior.TaskID, nil)
+		return a.track(ctx, nd, n.Prior.Clone(), n.Prior.SubmittedAt, false)
 	case planner.ActionDownload:
-		r.emit(n.Addr, PhaseQueued, "downloading again", nil)
-		return r.complete(ctx, nr, n.Prior.Clone(), outputURLs(n.Prior))
+		a.emit(n.Addr, PhaseQueued, "downloading again", nil)
+		return a.complete(ctx, nd, n.Prior.Clone(), outputURLs(n.Prior))
 	default:
-		return r.generate(ctx, nr)
+		return a.generate(ctx, nd)
 	}
-}
-
-// waitDeps blocks until every dependency is done. It returns why the node
-// must be skipped, or "". A node whose dependency was never submitted
-// (credits ran out, or apply was interrupted) is itself not submitted, so
-// that the shortfall counts it; a dependency still generating when apply
-// stopped is not a failure.
-func (r *run) waitDeps(ctx context.Context, nr *nodeRun) string {
-	for _, d := range nr.node.Deps {
-		dep, ok := r.nodes[d]
-		if !ok {
-			continue
-		}
-		select {
-		case <-dep.done:
-		case <-ctx.Done():
-			return "not started: apply stopped"
-		}
-		switch {
-		case dep.outcome == OutcomeDone || dep.outcome == OutcomeUnchanged:
-		case dep.notSubmitted:
-			nr.notSubmitted = true
-			if stop, why := r.stopping(); stop {
-				return why
-			}
-			return fmt.Sprintf("not submitted: %s was not submitted", d)
-		case dep.outcome == OutcomeSkipped:
-			return dep.message // already names the root cause
-		case dep.outcome == OutcomeGenerating:
-			return fmt.Sprintf("not started: %s is still generating; apply again to resume", d)
-		default:
-			return fmt.Sprintf("upstream failed: %s is %s", d, dep.outcome)
-		}
-	}
-	return ""
 }
 
 func outputURLs(a *state.Asset) []string {
@@ -275,23 +225,24 @@ func outputURLs(a *state.Asset) []string {
 	return urls
 }
 
-// acquire takes a parallelism slot; release gives it back.
-func (r *run) acquire(ctx context.Context) error {
+// acquire takes a parallelism slot; the caller must call release once.
+// Tasks waiting for their generation hold none, as go-task's concurrency
+// slots are given back while a task waits on its dependencies.
+func (a *applier) acquire(ctx context.Context) (release func(), err error) {
 	select {
-	case r.slots <- struct{}{}:
-		return nil
+	case a.slots <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-a.slots }) }, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-func (r *run) release() { <-r.slots }
-
 // resolve evaluates the node's parameters with the real upstream results.
-func (r *run) resolve(n *planner.Node) (planner.Request, error) {
-	r.scopeMu.Lock()
-	params, _, diags := r.plan.Scope.Eval(n.Instance)
-	r.scopeMu.Unlock()
+func (a *applier) resolve(n *planner.Node) (planner.Request, error) {
+	a.scopeMu.Lock()
+	params, _, diags := a.plan.Scope.Eval(n.Instance)
+	a.scopeMu.Unlock()
 	if diags.HasErrors() {
 		return planner.Request{}, fmt.Errorf("evaluate %s: %s", n.Addr, diags.Error())
 	}
@@ -303,32 +254,10 @@ func (r *run) resolve(n *planner.Node) (planner.Request, error) {
 }
 
 // setResult publishes a finished node's results to its dependents.
-func (r *run) setResult(addr string, a *state.Asset) {
-	r.scopeMu.Lock()
-	defer r.scopeMu.Unlock()
-	r.plan.Scope.SetResult(addr, planner.ResultFromState(a))
-}
-
-// record writes one asset record durably, as one journal record: its cost
-// does not grow with the state. extra may change the model statistics and
-// the balance; the State it gets holds no other asset.
-func (r *run) record(a *state.Asset, extra func(st *state.State)) error {
-	rec := a.Clone()
-	err := r.opts.Store.Edit([]string{rec.Address}, func(st *state.State) error {
-		st.Assets[rec.Address] = rec
-		if extra != nil {
-			extra(st)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record %s in state: %w", a.Address, err)
-	}
-	return nil
-}
-
-func (r *run) elapsedKey(n *planner.Node, req planner.Request) string {
-	return planner.PriceKey(n.Kind, req.Duration())
+func (a *applier) setResult(addr string, rec *state.Asset) {
+	a.scopeMu.Lock()
+	defer a.scopeMu.Unlock()
+	a.plan.Scope.SetResult(addr, planner.ResultFromState(rec))
 }
 
 func keyFor(kind spec.Kind, a *state.Asset) string {

@@ -115,7 +115,7 @@ func (h *harness) planWith(t *testing.T, st *state.State, r run) *planner.Plan {
 	if diags.HasErrors() {
 		t.Fatalf("load spec: %s", diags.Error())
 	}
-	ctx := xpilot.WithPriority(context.Background(), xpilot.PriorityModels)
+	ctx := context.Background()
 	cat, err := h.client.Models(ctx)
 	if err != nil {
 		t.Fatalf("models: %v", err)

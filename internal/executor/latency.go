@@ -4,47 +4,42 @@ import (
 	"math"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
-// MinPollInterval is the shortest time between two polls of one task.
-const MinPollInterval = 3 * time.Second
-
-// pollQuantile is how sure the scheduler wants to be that a task is done
-// before it spends a request polling it, when the budget is short. A high
-// quantile spends few polls per task at the cost of noticing fast tasks a
-// little late. idleQuantile is used when the window has room to spare.
-const (
-	pollQuantile = 0.9
-	idleQuantile = 0.75
-)
-
-// minLearned is how many observations of a model replace the prior.
+// minLearned is how many completed observations of a model and key make
+// its estimate trusted on its own; below it the scheduler guards against a
+// tail it has not seen yet (see nextPoll).
 const minLearned = 5
 
-// priors are generic latency samples, in seconds, used until a model has
-// been observed: a wide spread so the first run neither polls too early nor
-// waits far past a typical task.
+// priors are generic latencies, in seconds, used while a model and key have
+// no observation at all. They may be wrong by 10x either way: the first
+// run learns the model's real latency with a ladder of polls (see
+// probeRung) rather than trusting them.
 var priors = map[spec.Kind][]float64{
 	spec.KindVideo: {40, 60, 90, 120, 180},
 	spec.KindImage: {5, 10, 15, 20, 30},
 	spec.KindText:  {2, 5, 10},
 }
 
-// Latencies learns how long generations take per model and price key (the
-// video duration) and turns that into poll times. It starts from what the
-// state recorded in past runs and learns from this run as tasks complete.
+// Latencies holds the interval-censored latency observations per model and
+// price key (the video duration): those the state recorded in past runs and
+// those of this run. Estimate turns them into a distribution.
 type Latencies struct {
-	mu      sync.Mutex           // guards samples
-	samples map[string][]float64 // by model + "|" + key, seconds
+	mu    sync.Mutex                  // guards obs and cache
+	obs   map[string][]state.Interval // by group, seconds since submit
+	cache map[string]*Dist            // by group; dropped by Observe
 }
 
-// NewLatencies seeds the estimator from the state's learned latencies.
+// group is the key of one model and price key.
+func group(model, key string) string { return model + "|" + key }
+
+// NewLatencies seeds the observations from the state. Exact seconds of old
+// state files count as the interval [s, s].
 func NewLatencies(st *state.State) *Latencies {
-	l := &Latencies{samples: map[string][]float64{}}
+	l := &Latencies{obs: map[string][]state.Interval{}, cache: map[string]*Dist{}}
 	if st == nil {
 		return l
 	}
@@ -53,100 +48,250 @@ func NewLatencies(st *state.State) *Latencies {
 			continue
 		}
 		for key, s := range ms.Latency {
-			if s != nil {
-				l.samples[model+"|"+key] = append([]float64(nil), s.Seconds...)
+			if s == nil {
+				continue
+			}
+			g := group(model, key)
+			for _, v := range s.Seconds {
+				l.obs[g] = append(l.obs[g], state.Interval{Lo: v, Hi: v})
+			}
+			for _, iv := range s.Intervals {
+				if iv.Hi >= iv.Lo && iv.Lo >= 0 && !math.IsInf(iv.Hi, 0) && !math.IsNaN(iv.Hi) {
+					l.obs[g] = append(l.obs[g], iv)
+				}
 			}
 		}
 	}
 	return l
 }
 
-// Observe records that a task of model/key was seen done sec seconds after
-// it was submitted.
-func (l *Latencies) Observe(model, key string, sec float64) {
+// Observe records that a task of model/key was seen processing lo seconds
+// after its submit (0 if never) and completed by hi.
+func (l *Latencies) Observe(model, key string, lo, hi float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.samples[model+"|"+key] = append(l.samples[model+"|"+key], sec)
+	g := group(model, key)
+	l.obs[g] = append(l.obs[g], state.Interval{Lo: lo, Hi: hi})
+	delete(l.cache, g)
 }
 
-// NextPoll returns when, measured from submission, a task last seen
-// processing at known should next be polled. It picks the time by which a
-// quantile of comparable tasks that outlived known were done: pollQuantile
-// when the budget is short, the lower idleQuantile when the window has room
-// (idle), trading a few spare requests for noticing tasks sooner. Past every
-// known sample it backs off geometrically.
-//
-// While a model has not been observed often enough, the prior may be off by
-// an order of magnitude. Then, if the budget is idle, it also probes on a
-// ladder growing by half each step (3 s, 4.5 s, 6.75 s, ...), so a fast
-// model is noticed quickly.
-func (l *Latencies) NextPoll(kind spec.Kind, model, key string, known time.Duration, idle bool) time.Duration {
-	s, learned := l.distribution(kind, model, key)
-	e := known.Seconds()
-	var later []float64
-	for _, v := range s {
-		if v > e {
-			later = append(later, v)
+// Estimate returns the latency distribution of model/key estimated from
+// its observations, and how many there are. With none it returns the
+// prior of kind (n = 0).
+func (l *Latencies) Estimate(kind spec.Kind, model, key string) (d *Dist, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := group(model, key)
+	obs := l.obs[g]
+	if len(obs) == 0 {
+		pr := priors[kind]
+		ivs := make([]state.Interval, len(pr))
+		for i, v := range pr {
+			ivs[i] = state.Interval{Lo: v, Hi: v}
+		}
+		return Turnbull(ivs), 0
+	}
+	if d := l.cache[g]; d != nil {
+		return d, len(obs)
+	}
+	d = Turnbull(obs)
+	l.cache[g] = d
+	return d, len(obs)
+}
+
+// Dist is a latency distribution: masses on disjoint intervals (lo, hi],
+// spread evenly within each. An interval with lo == hi is a point.
+type Dist struct {
+	parts []part // sorted by lo
+	maxHi float64
+}
+
+type part struct {
+	lo, hi, mass float64
+}
+
+// emIterations bounds the self-consistency iterations of Turnbull.
+const emIterations = 500
+
+// Turnbull estimates a distribution from interval-censored observations
+// (lo, hi], an exact one having lo == hi: the nonparametric maximum
+// likelihood estimate of Turnbull (1976), computed by self-consistency
+// iterations on the innermost intervals. Within an innermost interval the
+// data say nothing of where the mass lies; Dist spreads it evenly.
+func Turnbull(obs []state.Interval) *Dist {
+	if len(obs) == 0 {
+		return &Dist{}
+	}
+	inner := innermost(obs)
+	// a[i] lists the innermost intervals inside observation i.
+	a := make([][]int, len(obs))
+	for i, o := range obs {
+		for j, in := range inner {
+			if contains(o, in) {
+				a[i] = append(a[i], j)
+			}
 		}
 	}
-	next := e + backoff(e)
-	if len(later) > 0 {
-		q := pollQuantile
-		if idle {
-			q = idleQuantile
-		}
-		next = quantile(later, q)
+	p := make([]float64, len(inner))
+	for j := range p {
+		p[j] = 1 / float64(len(inner))
 	}
-	if idle && !learned {
-		if probe := math.Max(1.5*e, e+MinPollInterval.Seconds()); probe < next {
-			next = probe
+	next := make([]float64, len(inner))
+	for it := 0; it < emIterations; it++ {
+		clear(next)
+		for i := range obs {
+			sum := 0.0
+			for _, j := range a[i] {
+				sum += p[j]
+			}
+			if sum == 0 {
+				continue
+			}
+			for _, j := range a[i] {
+				next[j] += p[j] / sum
+			}
+		}
+		delta := 0.0
+		for j := range p {
+			v := next[j] / float64(len(obs))
+			delta = math.Max(delta, math.Abs(v-p[j]))
+			p[j] = v
+		}
+		if delta < 1e-9 {
+			break
 		}
 	}
-	d := time.Duration(next * float64(time.Second))
-	if d < known+MinPollInterval {
-		d = known + MinPollInterval
+	d := &Dist{}
+	for j, in := range inner {
+		if p[j] > 1e-12 {
+			d.parts = append(d.parts, part{lo: in.Lo, hi: in.Hi, mass: p[j]})
+		}
+		d.maxHi = math.Max(d.maxHi, in.Hi)
 	}
 	return d
 }
 
-// backoff is the wait past every known sample: a quarter of the time spent
-// so far, between 3 and 30 seconds.
-func backoff(elapsed float64) float64 {
-	b := elapsed / 4
-	if b < MinPollInterval.Seconds() {
-		b = MinPollInterval.Seconds()
+// contains reports whether innermost interval in lies within observation o.
+func contains(o, in state.Interval) bool {
+	if o.Lo == o.Hi {
+		return in.Lo == o.Lo && in.Hi == o.Hi
 	}
-	if b > 30 {
-		b = 30
-	}
-	return b
+	return in.Lo >= o.Lo && in.Hi <= o.Hi && !(in.Lo == in.Hi && in.Lo == o.Lo)
 }
 
-// distribution returns the sorted samples to plan with, and whether they
-// are learned rather than (partly) the prior.
-func (l *Latencies) distribution(kind spec.Kind, model, key string) ([]float64, bool) {
-	l.mu.Lock()
-	learned := append([]float64(nil), l.samples[model+"|"+key]...)
-	l.mu.Unlock()
-	if len(learned) >= minLearned {
-		sort.Float64s(learned)
-		return learned, true
+// innermost returns Turnbull's innermost intervals: each (l, r] with l a
+// left end and r a right end of the observations, and no other end strictly
+// between them. An exact observation s is its own point [s, s].
+func innermost(obs []state.Interval) []state.Interval {
+	type end struct {
+		at   float64
+		left bool
 	}
-	s := append(learned, priors[kind]...)
-	sort.Float64s(s)
-	return s, false
+	var ends []end
+	points := map[float64]bool{}
+	for _, o := range obs {
+		if o.Lo == o.Hi {
+			points[o.Lo] = true
+			continue
+		}
+		ends = append(ends, end{o.Lo, true}, end{o.Hi, false})
+	}
+	// At equal times a right end (closed) sorts before a left end (open):
+	// (0, 5] and (5, 9] do not overlap.
+	sort.Slice(ends, func(i, j int) bool {
+		if ends[i].at != ends[j].at {
+			return ends[i].at < ends[j].at
+		}
+		return !ends[i].left && ends[j].left
+	})
+	var out []state.Interval
+	for i := 0; i+1 < len(ends); i++ {
+		if ends[i].left && !ends[i+1].left {
+			out = append(out, state.Interval{Lo: ends[i].at, Hi: ends[i+1].at})
+		}
+	}
+	for p := range points {
+		out = append(out, state.Interval{Lo: p, Hi: p})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Lo != out[j].Lo {
+			return out[i].Lo < out[j].Lo
+		}
+		return out[i].Hi < out[j].Hi
+	})
+	return out
 }
 
-// quantile returns the q-quantile of sorted s by linear interpolation.
-func quantile(s []float64, q float64) float64 {
-	if len(s) == 1 {
-		return s[0]
+// CDF returns the estimated probability that a latency is at most t
+// seconds.
+func (d *Dist) CDF(t float64) float64 {
+	f := 0.0
+	for _, p := range d.parts {
+		switch {
+		case t >= p.hi:
+			f += p.mass
+		case t > p.lo:
+			f += p.mass * (t - p.lo) / (p.hi - p.lo)
+		}
 	}
-	pos := q * float64(len(s)-1)
-	i := int(pos)
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	frac := pos - float64(i)
-	return s[i] + frac*(s[i+1]-s[i])
+	return math.Min(f, 1)
 }
+
+// Quantile returns the smallest t with CDF(t) >= q.
+func (d *Dist) Quantile(q float64) float64 {
+	if len(d.parts) == 0 {
+		return 0
+	}
+	q = math.Min(math.Max(q, 0), 1)
+	// Between breakpoints the CDF rises linearly (inside spread parts) and
+	// jumps at point masses.
+	var xs []float64
+	for _, p := range d.parts {
+		xs = append(xs, p.lo, p.hi)
+	}
+	sort.Float64s(xs)
+	prevX, prevF := xs[0], d.CDF(xs[0])
+	if prevF >= q {
+		return prevX
+	}
+	for _, x := range xs[1:] {
+		if x == prevX {
+			continue
+		}
+		dens := d.density((prevX + x) / 2)
+		if rise := prevF + dens*(x-prevX); dens > 0 && rise >= q {
+			return prevX + (q-prevF)/dens
+		}
+		f := d.CDF(x)
+		if f >= q-1e-12 {
+			return x
+		}
+		prevX, prevF = x, f
+	}
+	return xs[len(xs)-1]
+}
+
+// density is the slope of the CDF at t, where no point mass lies.
+func (d *Dist) density(t float64) float64 {
+	v := 0.0
+	for _, p := range d.parts {
+		if p.hi > p.lo && t > p.lo && t < p.hi {
+			v += p.mass / (p.hi - p.lo)
+		}
+	}
+	return v
+}
+
+// CondQuantile returns the q-quantile of the latencies that exceed known
+// seconds. ok is false when the estimate holds no mass beyond known: the
+// task has outlived everything observed.
+func (d *Dist) CondQuantile(known, q float64) (float64, bool) {
+	f0 := d.CDF(known)
+	if f0 >= 1-1e-9 {
+		return 0, false
+	}
+	return math.Max(d.Quantile(f0+q*(1-f0)), known), true
+}
+
+// MaxHi is the largest upper end of the observations.
+func (d *Dist) MaxHi() float64 { return d.maxHi }

@@ -65,7 +65,7 @@ func learned(st *state.State, model string) int {
 	}
 	n := 0
 	for _, s := range ms.Latency {
-		n += len(s.Seconds)
+		n += len(s.Intervals)
 	}
 	return n
 }

@@ -3,21 +3,21 @@ package executor
 import "github.com/xpflow/xpflow/internal/planner"
 
 // summary collects the outcome of every node once all are done.
-func (r *run) summary() *Summary {
-	s := &Summary{EstimatedCents: r.plan.EstimatedCents, Unpriced: r.plan.Unpriced,
-		PerModel: map[string]*ModelCost{}, Requests: r.opts.Client.Requests(),
-		Wall: r.clock.Now().Sub(r.start)}
+func (a *applier) summary() *Summary {
+	s := &Summary{EstimatedCents: a.plan.EstimatedCents, Unpriced: a.plan.Unpriced,
+		PerModel: map[string]*ModelCost{}, Requests: a.opts.Client.Requests(),
+		Wall: a.clock.Now().Sub(a.start)}
 	select {
-	case <-r.stopCh:
+	case <-a.stopCh:
 		s.Interrupted = true
 	default:
 	}
 	short := &Shortfall{}
-	for _, nr := range r.order {
-		n := nr.node
-		s.Assets = append(s.Assets, AssetResult{Addr: n.Addr, Outcome: nr.outcome, Message: nr.message,
-			CostCents: nr.cost, Model: n.Model})
-		s.ActualCents += nr.cost
+	for _, nd := range a.nodes {
+		n := nd.n
+		s.Assets = append(s.Assets, AssetResult{Addr: n.Addr, Outcome: nd.outcome, Message: nd.message,
+			CostCents: nd.cost, Model: n.Model})
+		s.ActualCents += nd.cost
 		if !n.Excluded && n.Action.Spends() {
 			mc := s.PerModel[n.Model]
 			if mc == nil {
@@ -25,18 +25,16 @@ func (r *run) summary() *Summary {
 				s.PerModel[n.Model] = mc
 			}
 			mc.Estimated += n.Cost.Cents
-			mc.Actual += nr.cost
+			mc.Actual += nd.cost
 			mc.Count++
 		}
-		if nr.notSubmitted {
+		if nd.notSubmitted {
 			addNeed(short, n)
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s.RemainingCents = r.remaining
-	if r.creditsStop {
-		short.AvailableCents = r.remaining
+	s.RemainingCents = a.ledger.balance()
+	if a.ledger.isStopped() {
+		short.AvailableCents = a.ledger.balance()
 		s.CreditsShort = short
 	}
 	return s

@@ -96,7 +96,7 @@ func (m *ModelStats) clone() *ModelStats {
 		c.Latency = make(map[string]*Samples, len(m.Latency))
 		for k, s := range m.Latency {
 			if s != nil {
-				s = &Samples{Seconds: slices.Clone(s.Seconds)}
+				s = &Samples{Seconds: slices.Clone(s.Seconds), Intervals: slices.Clone(s.Intervals)}
 			}
 			c.Latency[k] = s
 		}

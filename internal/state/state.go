@@ -114,10 +114,48 @@ type ModelStats struct {
 	Prices  map[string]*Price   `json:"prices,omitempty"`
 }
 
-// Samples is a window of observed latencies in seconds, most recent last,
-// holding at most MaxSamples values.
+// Samples is a window of observed latencies of one model and key, most
+// recent last, holding at most MaxSamples observations in all.
+//
+// Intervals are what polls observe: the task was seen processing Lo
+// seconds after its submit (0 if never) and seen completed Hi seconds after
+// it, Hi being when that poll actually went out. Seconds are exact
+// latencies, as recorded by state files before intervals existed; a reader
+// takes each as the interval [s, s].
 type Samples struct {
-	Seconds []float64 `json:"seconds"`
+	Seconds   []float64  `json:"seconds,omitempty"`
+	Intervals []Interval `json:"intervals,omitempty"`
+}
+
+// Interval is one interval-censored latency in seconds: the latency is
+// more than Lo and at most Hi.
+type Interval struct {
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
+}
+
+// AddInterval records that a task was processing at lo and completed by
+// hi, dropping the oldest observations when more than MaxSamples are held.
+func (s *Samples) AddInterval(lo, hi float64) {
+	s.Intervals = append(s.Intervals, Interval{Lo: lo, Hi: hi})
+	s.trim()
+}
+
+// trim keeps the newest MaxSamples observations; the exact seconds of an
+// older state file are older than any interval, so they go first.
+func (s *Samples) trim() {
+	over := len(s.Seconds) + len(s.Intervals) - MaxSamples
+	if over <= 0 {
+		return
+	}
+	drop := min(over, len(s.Seconds))
+	s.Seconds = slices.Clone(s.Seconds[drop:])
+	if over -= drop; over > 0 {
+		s.Intervals = slices.Clone(s.Intervals[over:])
+	}
+	if len(s.Seconds) == 0 {
+		s.Seconds = nil
+	}
 }
 
 // Price is the last observed cost of a model for one key of ModelStats,
@@ -156,9 +194,7 @@ func newLineage() string {
 // more than MaxSamples are held.
 func (s *Samples) Add(sec float64) {
 	s.Seconds = append(s.Seconds, sec)
-	if n := len(s.Seconds); n > MaxSamples {
-		s.Seconds = slices.Clone(s.Seconds[n-MaxSamples:])
-	}
+	s.trim()
 }
 
 // Quantile returns the q-quantile (0 <= q <= 1; values outside are clamped)

@@ -22,9 +22,9 @@ const (
 
 // Models fetches the model catalog. Unknown fields and groups are ignored;
 // a model whose price is not listed keeps a nil price (unpriced, not free).
-func (c *Client) Models(ctx context.Context) (*Catalog, error) {
+func (c *Client) Models(ctx context.Context, opts ...Call) (*Catalog, error) {
 	var cat *Catalog
-	cl := c.newCall(ctx, http.MethodGet, c.resolve(PathModels), nil, PriorityModels)
+	cl := c.newCall(http.MethodGet, c.resolve(PathModels), nil, PriorityModels, opts)
 	err := c.do(ctx, cl, func(body []byte) error {
 		var err error
 		cat, err = decodeCatalog(body)
@@ -37,25 +37,26 @@ func (c *Client) Models(ctx context.Context) (*Catalog, error) {
 }
 
 // GenerateVideo submits a video task. The answer is processing with a
-// poll_url to Poll.
-func (c *Client) GenerateVideo(ctx context.Context, req VideoRequest) (*Task, error) {
-	return c.generateTask(ctx, PathVideoGenerate, req)
+// poll_url to Poll. opts, when given, are the call's options (the last one
+// counts); a call given up before sending returns a *NotSentError.
+func (c *Client) GenerateVideo(ctx context.Context, req VideoRequest, opts ...Call) (*Task, error) {
+	return c.generateTask(ctx, PathVideoGenerate, req, opts)
 }
 
 // GenerateImage submits an image. Some models answer at once (status
 // completed with outputs), others with a poll_url to Poll.
-func (c *Client) GenerateImage(ctx context.Context, req ImageRequest) (*Task, error) {
-	return c.generateTask(ctx, PathImageGenerate, req)
+func (c *Client) GenerateImage(ctx context.Context, req ImageRequest, opts ...Call) (*Task, error) {
+	return c.generateTask(ctx, PathImageGenerate, req, opts)
 }
 
 // GenerateText generates text synchronously.
-func (c *Client) GenerateText(ctx context.Context, req TextRequest) (*TextResult, error) {
+func (c *Client) GenerateText(ctx context.Context, req TextRequest, opts ...Call) (*TextResult, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("xpilot: encoding the text request: %w", err)
 	}
 	var res *TextResult
-	cl := c.newCall(ctx, http.MethodPost, c.resolve(PathTextGenerate), body, PrioritySubmit)
+	cl := c.newCall(http.MethodPost, c.resolve(PathTextGenerate), body, PrioritySubmit, opts)
 	err = c.do(ctx, cl, func(b []byte) error {
 		var err error
 		res, err = decodeText(b)
@@ -71,13 +72,13 @@ func (c *Client) GenerateText(ctx context.Context, req TextRequest) (*TextResult
 // used as given: it is resolved against the base URL, keeping its provider
 // and pollUrl query intact. An absolute poll_url on another host than the
 // base URL is refused, because the key would be sent there.
-func (c *Client) Poll(ctx context.Context, pollURL string) (*Task, error) {
+func (c *Client) Poll(ctx context.Context, pollURL string, opts ...Call) (*Task, error) {
 	u, err := c.resolvePoll(pollURL)
 	if err != nil {
 		return nil, err
 	}
 	var task *Task
-	cl := c.newCall(ctx, http.MethodGet, u, nil, PriorityPoll)
+	cl := c.newCall(http.MethodGet, u, nil, PriorityPoll, opts)
 	err = c.do(ctx, cl, func(body []byte) error {
 		var err error
 		task, err = decodeTask(body, false)
@@ -89,13 +90,13 @@ func (c *Client) Poll(ctx context.Context, pollURL string) (*Task, error) {
 	return task, nil
 }
 
-func (c *Client) generateTask(ctx context.Context, path string, req any) (*Task, error) {
+func (c *Client) generateTask(ctx context.Context, path string, req any, opts []Call) (*Task, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("xpilot: encoding the request: %w", err)
 	}
 	var task *Task
-	cl := c.newCall(ctx, http.MethodPost, c.resolve(path), body, PrioritySubmit)
+	cl := c.newCall(http.MethodPost, c.resolve(path), body, PrioritySubmit, opts)
 	err = c.do(ctx, cl, func(b []byte) error {
 		var err error
 		task, err = decodeTask(b, true)

@@ -103,6 +103,27 @@ func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrUnknownOutcome) true.
 func (e *UnknownOutcomeError) Is(target error) bool { return target == ErrUnknownOutcome }
 
+// NotSentError reports a call given up before any request of it could have
+// been charged: it was aborted or cancelled while waiting for a rate-limit
+// slot, or before a retry that followed a refusal (a 429, a documented
+// GENERATION_FAILED). A generate call that ends with it did not start a
+// generation; it is never an unknown outcome.
+type NotSentError struct {
+	// Endpoint is the method and path of the request.
+	Endpoint string
+	// Err is why the call ended: the abort, the context's error, or the
+	// last refusal before the call was given up.
+	Err error
+}
+
+// Error says that nothing was sent and why.
+func (e *NotSentError) Error() string {
+	return fmt.Sprintf("xpilot: %s: not sent: %v", e.Endpoint, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *NotSentError) Unwrap() error { return e.Err }
+
 // scrubbedError replaces the message of an error that contained the key.
 // It does not unwrap, so that no caller can reach the original message, but
 // errors.Is still sees through it (context.Canceled, net errors).

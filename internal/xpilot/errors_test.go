@@ -3,6 +3,7 @@ package xpilot
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -369,42 +370,81 @@ func TestDialFailureBeforeSendIsRetried(t *testing.T) {
 	}
 }
 
-func TestPriorityFromContext(t *testing.T) {
+func TestCallPriority(t *testing.T) {
 	f := clock.NewFake(t0)
 	c, _ := newTestClient(t, f, "http://127.0.0.1:1", nil)
 	u := c.resolve(PathModels)
 	tests := map[string]struct {
-		ctx  context.Context
+		opts []Call
 		want Priority
 	}{
-		"default of the call": {ctx: context.Background(), want: PriorityModels},
-		"set on the context":  {ctx: WithPriority(context.Background(), PriorityPoll), want: PriorityPoll},
+		"no options":             {want: PriorityModels},
+		"the zero Call":          {opts: []Call{{}}, want: PriorityModels},
+		"a priority in the Call": {opts: []Call{{Priority: PriorityLeafPoll}}, want: PriorityLeafPoll},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, c.newCall(tc.ctx, http.MethodGet, u, nil, PriorityModels).prio); diff != "" {
+			if diff := cmp.Diff(tc.want, c.newCall(http.MethodGet, u, nil, PriorityModels, tc.opts).prio); diff != "" {
 				t.Errorf("priority (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestRetryGateStopsARetryAfterA429(t *testing.T) {
+func TestAbortStopsARetryAfterA429(t *testing.T) {
 	f := clock.NewFake(t0)
 	autoAdvance(t, f)
+	abort := make(chan struct{})
 	rec := newRecorder(t, f, func(w http.ResponseWriter, r *http.Request, n int) {
+		close(abort) // the user interrupts while the 429 is on its way back
 		w.Header().Set("Retry-After", "5")
 		apiErr(w, 429, CodeRateLimited, "slow down")
 	})
 	c, _ := newTestClient(t, f, rec.srv.URL, nil)
-	asked := 0
-	ctx := WithRetryGate(context.Background(), func() bool { asked++; return false })
-	_, err := c.GenerateImage(ctx, ImageRequest{Model: "m", Prompt: "p"})
-	var declined *RetryCancelledError
-	if !errors.As(err, &declined) || errors.Is(err, ErrUnknownOutcome) {
-		t.Fatalf("err = %v, want a RetryCancelledError (refused, so not charged)", err)
+	_, err := c.GenerateImage(context.Background(), ImageRequest{Model: "m", Prompt: "p"}, Call{Abort: abort})
+	var notSent *NotSentError
+	if !errors.As(err, &notSent) || errors.Is(err, ErrUnknownOutcome) {
+		t.Fatalf("err = %v, want a NotSentError (refused, so not charged)", err)
 	}
-	if got := len(rec.Hits()); got != 1 || asked != 1 {
-		t.Errorf("server saw %d requests and the gate was asked %d times, want 1 and 1", got, asked)
+	var apiE *APIError
+	if !errors.As(err, &apiE) || apiE.Status != 429 {
+		t.Errorf("err = %v, want it to carry the 429 that was the last answer", err)
+	}
+	if got := len(rec.Hits()); got != 1 {
+		t.Errorf("server saw %d requests, want 1", got)
+	}
+}
+
+func TestAbortWhileWaitingForTheRateLimit(t *testing.T) {
+	f := clock.NewFake(t0)
+	rec := newRecorder(t, f, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"task_id":"t","status":"processing","poll_url":"/api/v1/video/t","cost_cents":1,"remaining_credits_cents":9}`)
+	})
+	c, _ := newTestClient(t, f, rec.srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 1 })
+	if _, err := c.GenerateVideo(context.Background(), VideoRequest{Model: "m", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	abort := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.GenerateVideo(context.Background(), VideoRequest{Model: "m", Prompt: "p"}, Call{Abort: abort})
+		errc <- err
+	}()
+	// The second call waits for the window: its limiter timer is armed.
+	if !f.WaitForTimers(1, nil) {
+		t.Fatal("the second call never waited for the window")
+	}
+	close(abort)
+	err := <-errc
+	var notSent *NotSentError
+	if !errors.As(err, &notSent) {
+		t.Fatalf("err = %v, want a NotSentError", err)
+	}
+	if got := len(rec.Hits()); got != 1 {
+		t.Errorf("server saw %d requests, want only the first", got)
+	}
+	if got := c.Requests(); got != 1 {
+		t.Errorf("Requests() = %d, want 1", got)
 	}
 }

@@ -21,9 +21,13 @@ type Priority int
 
 // Priorities of API calls, highest first.
 const (
+	// PriorityDefault, in a Call, stands for the endpoint's own priority:
+	// PriorityModels for the catalog, PrioritySubmit for generate requests,
+	// PriorityPoll for polls. It is never queued as such.
+	PriorityDefault Priority = iota
 	// PriorityPoll is for polls of running tasks: a due poll must not be
 	// starved by new submits, since its task is already paid for.
-	PriorityPoll Priority = iota
+	PriorityPoll
 	// PriorityModels is for the model catalog.
 	PriorityModels
 	// PrioritySubmit is for generate requests.
@@ -38,6 +42,8 @@ const (
 // String names the priority for logs.
 func (p Priority) String() string {
 	switch p {
+	case PriorityDefault:
+		return "default"
 	case PriorityPoll:
 		return "poll"
 	case PriorityModels:
@@ -50,21 +56,6 @@ func (p Priority) String() string {
 	return "priority(" + strconv.Itoa(int(p)) + ")"
 }
 
-type priorityKey struct{}
-
-// WithPriority returns a context that makes the client's calls made with it
-// wait in the Limiter at priority p instead of the call's default.
-func WithPriority(ctx context.Context, p Priority) context.Context {
-	return context.WithValue(ctx, priorityKey{}, p)
-}
-
-// PriorityFrom returns the priority set by WithPriority, and whether one was
-// set.
-func PriorityFrom(ctx context.Context) (Priority, bool) {
-	p, ok := ctx.Value(priorityKey{}).(Priority)
-	return p, ok
-}
-
 // LimiterStats is a snapshot of a Limiter for progress display.
 type LimiterStats struct {
 	// InWindow is the number of slots taken: requests in flight and those
@@ -75,6 +66,9 @@ type LimiterStats struct {
 	// PausedUntil is when a pause set by Pause ends; zero or past when the
 	// limiter is not paused.
 	PausedUntil time.Time
+	// NextLeave is when the oldest answered grant leaves the window,
+	// freeing its slot; zero when no answered grant is in the window.
+	NextLeave time.Time
 }
 
 // Limiter is a sliding-window log: at most perMinute grants in any Window.
@@ -207,7 +201,13 @@ func (l *Limiter) Stats() LimiterStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pruneLocked(l.clock.Now())
-	return LimiterStats{InWindow: len(l.grants), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
+	st := LimiterStats{InWindow: len(l.grants), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
+	for _, g := range l.grants {
+		if !g.open && (st.NextLeave.IsZero() || g.at.Add(Window).Before(st.NextLeave)) {
+			st.NextLeave = g.at.Add(Window)
+		}
+	}
+	return st
 }
 
 func (l *Limiter) enqueueLocked(w *waiter) {

@@ -13,12 +13,27 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/xpflow/xpflow/internal/clock"
 )
 
 // maxBody bounds the size of a response body read into memory.
 const maxBody = 8 << 20
+
+// Call holds the options of one API call. The zero Call runs the call at
+// its endpoint's own priority and never gives it up before sending.
+type Call struct {
+	// Priority is where the call waits in the Limiter; PriorityDefault
+	// keeps the endpoint's own.
+	Priority Priority
+	// Abort, when closed while the call has not yet written a request
+	// (waiting for a rate-limit slot, or for a retry after a refusal),
+	// gives the call up: it returns a *NotSentError. Once a request is on
+	// its way it goes ahead and its answer is handled as usual.
+	Abort <-chan struct{}
+	// Sent, when set, is called with the time each attempt's request is
+	// handed to the HTTP client, after its rate-limit wait: when it
+	// actually goes out, as opposed to when it was wanted.
+	Sent func(at time.Time)
+}
 
 // call is one API call, which may take several attempts.
 type call struct {
@@ -28,6 +43,8 @@ type call struct {
 	body     []byte // JSON body of a POST; nil for GET
 	generate bool   // a POST that may start a billed generation
 	prio     Priority
+	abort    <-chan struct{} // nil: never abort
+	sent     func(time.Time) // nil: nobody asks
 }
 
 // retryHint says whether and how a failed attempt may be retried.
@@ -38,38 +55,34 @@ type retryHint struct {
 	limited   bool          // a 429: the limiter is already paused
 }
 
-// newCall builds a call to path (relative to the base URL) at the priority
-// set on ctx, or def.
-func (c *Client) newCall(ctx context.Context, method string, u *url.URL, body []byte, def Priority) call {
-	p, ok := PriorityFrom(ctx)
-	if !ok {
+// newCall builds a call at the priority of opts, or def.
+func (c *Client) newCall(method string, u *url.URL, body []byte, def Priority, opts []Call) call {
+	var o Call
+	if len(opts) > 0 {
+		o = opts[len(opts)-1]
+	}
+	p := o.Priority
+	if p == PriorityDefault {
 		p = def
 	}
 	return call{endpoint: method + " " + u.EscapedPath(), method: method, u: u, body: body,
-		generate: method == http.MethodPost, prio: p}
+		generate: method == http.MethodPost, prio: p, abort: o.Abort, sent: o.Sent}
 }
 
-type retryGateKey struct{}
-
-// WithRetryGate returns a context whose calls ask gate before every retry;
-// when it returns false the call stops with a *RetryCancelledError instead.
-// Every retry follows an attempt that was refused or never sent, so a call
-// stopped this way was not charged: the executor uses it to drop submits
-// waiting out a 429 once apply is interrupted.
-func WithRetryGate(ctx context.Context, gate func() bool) context.Context {
-	return context.WithValue(ctx, retryGateKey{}, gate)
+// aborted reports whether the call's Abort channel is closed.
+func (cl call) aborted() bool {
+	select {
+	case <-cl.abort:
+		return true
+	default:
+		return false
+	}
 }
-
-// RetryCancelledError is the last refusal of a call whose retry the gate
-// of WithRetryGate declined. Nothing it sent was charged.
-type RetryCancelledError struct{ Err error }
-
-func (e *RetryCancelledError) Error() string { return e.Err.Error() + "; not retried" }
-
-// Unwrap returns the last refusal.
-func (e *RetryCancelledError) Unwrap() error { return e.Err }
 
 // do runs cl with retries until decode accepts a 2xx body, or it fails.
+// Every retry follows an attempt that was refused or never written, so a
+// call given up between attempts was not charged: it returns a
+// *NotSentError.
 func (c *Client) do(ctx context.Context, cl call, decode func([]byte) error) error {
 	genFailures := 0
 	for attempt := 1; ; attempt++ {
@@ -83,16 +96,65 @@ func (c *Client) do(ctx context.Context, cl call, decode func([]byte) error) err
 		if attempt >= c.retry.MaxAttempts || genFailures > c.retry.MaxGenerationFailed {
 			return err
 		}
-		if gate, ok := ctx.Value(retryGateKey{}).(func() bool); ok && !gate() {
-			return &RetryCancelledError{Err: err}
+		if cl.aborted() {
+			return &NotSentError{Endpoint: cl.endpoint, Err: err}
 		}
 		delay := c.backoff(attempt, hint)
 		c.logf("xpilot: %s: attempt %d/%d failed: %v; retrying in %s",
 			cl.endpoint, attempt, c.retry.MaxAttempts, err, delay.Round(time.Millisecond))
-		if !clock.Sleep(c.clock, delay, ctx.Done()) {
+		switch c.sleep(ctx, cl, delay) {
+		case errAborted:
+			return &NotSentError{Endpoint: cl.endpoint, Err: err}
+		case nil:
+		default:
 			return fmt.Errorf("%w; gave up retrying: %w", err, ctx.Err())
 		}
 	}
+}
+
+// errAborted is the cause of a call given up through its Abort channel.
+var errAborted = errors.New("given up before sending")
+
+// sleep waits d on the client's clock; it returns errAborted if the call
+// was aborted meanwhile, ctx's error if ctx ended, or nil.
+func (c *Client) sleep(ctx context.Context, cl call, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := c.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return nil
+	case <-cl.abort:
+		return errAborted
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitSlot waits in the limiter for a slot held open until release; a
+// call aborted while waiting gets errAborted.
+func (c *Client) waitSlot(ctx context.Context, cl call) (*grant, error) {
+	if cl.abort == nil {
+		return c.limiter.acquire(ctx, cl.prio, true)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-cl.abort:
+			cancel()
+		case <-done:
+		}
+	}()
+	g, err := c.limiter.acquire(wctx, cl.prio, true)
+	if err != nil && ctx.Err() == nil && cl.aborted() {
+		return nil, errAborted
+	}
+	return g, err
 }
 
 // backoff is the delay before retry number attempt: capped exponential
@@ -113,18 +175,29 @@ func (c *Client) backoff(attempt int, hint retryHint) time.Duration {
 // once sends one attempt of cl through the limiter and classifies the
 // outcome.
 func (c *Client) once(ctx context.Context, cl call, decode func([]byte) error) (retryHint, error) {
-	g, err := c.limiter.acquire(ctx, cl.prio, true)
+	if cl.aborted() {
+		return retryHint{}, &NotSentError{Endpoint: cl.endpoint, Err: errAborted}
+	}
+	g, err := c.waitSlot(ctx, cl)
 	if err != nil {
-		return retryHint{}, fmt.Errorf("xpilot: %s: waiting for the rate limit: %w", cl.endpoint, err)
+		return retryHint{}, &NotSentError{Endpoint: cl.endpoint, Err: fmt.Errorf("waiting for the rate limit: %w", err)}
 	}
 	// The slot is dated from when the answer came back, which is never
 	// before the server counted the request.
 	defer c.limiter.release(g)
+	if cl.aborted() {
+		// Aborted as the slot was granted: the slot stays counted, which
+		// only errs on the safe side.
+		return retryHint{}, &NotSentError{Endpoint: cl.endpoint, Err: errAborted}
+	}
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }}
 	req, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), cl)
 	if err != nil {
 		return retryHint{}, err
+	}
+	if cl.sent != nil {
+		cl.sent(c.clock.Now())
 	}
 	resp, err := c.http.Do(req)
 	if wrote.Load() {

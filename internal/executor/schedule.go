@@ -1,0 +1,82 @@
+package executor
+
+import (
+	"math"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/spec"
+)
+
+// MinPollInterval is the shortest time between two polls of one task.
+const MinPollInterval = 3 * time.Second
+
+// Quantiles the scheduler polls at, of the latency conditional on the task
+// still running at its last poll. A task that others wait on is polled
+// sooner: its dependents cannot start before it is seen done, while a
+// finished leaf only waits to be noticed. Probes, which spend only the
+// window's slack, go at the median.
+const (
+	leafQuantile  = 0.9
+	feedsQuantile = 0.75
+	probeQuantile = 0.5
+)
+
+// tailGuard is how far past the slowest observation the scheduler first
+// polls while fewer than minLearned tasks of a model were seen: a handful
+// of fast observations must not make it poll the rest too early.
+const tailGuard = 1.5
+
+// ladderStep is the growth of the learning ladder: while nothing is known
+// of a model, its oldest task is polled at ages growing by half.
+const ladderStep = 1.5
+
+// ladderStart is the first rung of the learning ladder of kind: a tenth of
+// its fastest prior, and never under MinPollInterval.
+func ladderStart(kind spec.Kind) float64 {
+	start := math.Inf(1)
+	for _, v := range priors[kind] {
+		start = math.Min(start, v/10)
+	}
+	if math.IsInf(start, 1) {
+		start = 0
+	}
+	return math.Max(start, MinPollInterval.Seconds())
+}
+
+// rungAbove returns the first rung of kind's ladder above age seconds.
+func rungAbove(kind spec.Kind, age float64) float64 {
+	r := ladderStart(kind)
+	for r <= age {
+		r = math.Max(r*ladderStep, r+MinPollInterval.Seconds())
+	}
+	return r
+}
+
+// backoff is the wait past every observation: a quarter of the time spent
+// so far, between 3 and 30 seconds.
+func backoff(elapsed float64) float64 {
+	return math.Min(math.Max(elapsed/4, MinPollInterval.Seconds()), 30)
+}
+
+// nextPoll returns the age (seconds since submit) at which a task last seen
+// processing at age known should next be polled, at quantile q of the
+// estimate d built from n observations.
+//
+// Past every observation it backs off geometrically. While n < minLearned
+// it polls no sooner than tailGuard times the slowest observation.
+func nextPoll(d *Dist, n int, known, q float64) float64 {
+	v, ok := d.CondQuantile(known, q)
+	if !ok {
+		v = known + backoff(known)
+	}
+	if n > 0 && n < minLearned {
+		if guard := tailGuard * d.MaxHi(); known < guard {
+			v = math.Max(v, guard)
+		}
+	}
+	return math.Max(v, known+MinPollInterval.Seconds())
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func duration(sec float64) time.Duration { return time.Duration(sec * float64(time.Second)) }

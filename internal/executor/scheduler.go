@@ -1,0 +1,404 @@
+package executor
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+// scheduler decides every poll of a run: when each running task polls, and
+// which task gets a probe from the window's slack. Nodes only state what
+// they need (a submit, or "running, submitted at s, seen processing at
+// k"); one loop grants polls, so that twelve tasks can never take the same
+// spare slot. Submits go straight to the client's limiter at submit
+// priority; the scheduler counts them so that it can reserve for them.
+//
+// The reserve is one request per node that still needs its submit plus one
+// poll per running task. A probe is granted only while the window holds
+// more free slots than that reserve (and more than everything already
+// waiting in the limiter).
+type scheduler struct {
+	clock clock.Clock
+	lim   *xpilot.Limiter
+	lat   *Latencies
+	poke  chan struct{} // buffered 1: something changed
+
+	mu        sync.Mutex     // guards the fields below and every task's fields
+	pending   map[*node]bool // nodes that still need a submit not yet in the limiter
+	inLimiter int            // submits waiting in the limiter or in flight
+	tasks     map[*task]bool // running tasks
+	groups    map[string]*groupRun
+}
+
+// groupRun is what this run saw of one model and key.
+type groupRun struct {
+	seen   float64 // the longest age a task was seen processing, seconds
+	probed float64 // the ladder rung last probed (unlearned models)
+}
+
+// task is one running generation as the scheduler sees it. Its fields are
+// guarded by scheduler.mu.
+type task struct {
+	kind       spec.Kind
+	model, key string
+	submitted  time.Time
+	feeds      bool          // other nodes wait on it
+	known      float64       // age last seen processing, seconds; 0 if never
+	last       time.Time     // when its last poll went out; zero if none
+	waiting    bool          // blocked in next
+	inflight   bool          // granted, its poll not yet answered
+	grant      chan pollKind // receives the grant
+}
+
+// pollKind is what a grant is for.
+type pollKind struct {
+	prio  xpilot.Priority
+	probe bool
+}
+
+func newScheduler(c clock.Clock, lim *xpilot.Limiter, lat *Latencies) *scheduler {
+	return &scheduler{clock: c, lim: lim, lat: lat, poke: make(chan struct{}, 1),
+		pending: map[*node]bool{}, tasks: map[*task]bool{}, groups: map[string]*groupRun{}}
+}
+
+// changed wakes the loop.
+func (s *scheduler) changed() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// willSubmit registers a node that will need a submit.
+func (s *scheduler) willSubmit(nd *node) {
+	s.mu.Lock()
+	s.pending[nd] = true
+	s.mu.Unlock()
+}
+
+// submitting notes that nd's submit enters the limiter; the returned
+// function notes that it left it (answered or given up).
+func (s *scheduler) submitting(nd *node) (done func()) {
+	s.mu.Lock()
+	delete(s.pending, nd)
+	s.inLimiter++
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.inLimiter--
+			s.mu.Unlock()
+			s.changed()
+		})
+	}
+}
+
+// gone notes that nd will not submit (any more).
+func (s *scheduler) gone(nd *node) {
+	s.mu.Lock()
+	had := s.pending[nd]
+	delete(s.pending, nd)
+	s.mu.Unlock()
+	if had {
+		s.changed()
+	}
+}
+
+// track registers a running task.
+func (s *scheduler) track(kind spec.Kind, model, key string, submitted time.Time, feeds bool, last time.Time) *task {
+	t := &task{kind: kind, model: model, key: key, submitted: submitted, feeds: feeds, last: last,
+		grant: make(chan pollKind, 1)}
+	s.mu.Lock()
+	s.tasks[t] = true
+	if s.groups[group(model, key)] == nil {
+		s.groups[group(model, key)] = &groupRun{}
+	}
+	s.mu.Unlock()
+	s.changed()
+	return t
+}
+
+// untrack forgets a task that ended.
+func (s *scheduler) untrack(t *task) {
+	s.mu.Lock()
+	delete(s.tasks, t)
+	s.mu.Unlock()
+	s.changed()
+}
+
+// next blocks until t may poll; ok is false if ctx ended or stop closed.
+func (s *scheduler) next(ctx context.Context, stop <-chan struct{}, t *task) (pollKind, bool) {
+	s.mu.Lock()
+	t.waiting = true
+	s.mu.Unlock()
+	s.changed()
+	select {
+	case g := <-t.grant:
+		return g, true
+	case <-ctx.Done():
+	case <-stop:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.waiting = false
+	select {
+	case <-t.grant: // granted as it gave up: hand the slot back
+		t.inflight = false
+		s.changed()
+	default:
+	}
+	return pollKind{}, false
+}
+
+// polled notes the answer of t's poll, sent at sent and answered at
+// answered: processing or not. Spacing counts from the answer, which is
+// never before the API saw the poll.
+func (s *scheduler) polled(t *task, sent, answered time.Time, processing bool) {
+	s.mu.Lock()
+	t.inflight = false
+	if !sent.IsZero() {
+		t.last = answered
+		if processing {
+			t.known = math.Max(t.known, seconds(sent.Sub(t.submitted)))
+			g := s.groups[group(t.model, t.key)]
+			g.seen = math.Max(g.seen, t.known)
+		}
+	}
+	s.mu.Unlock()
+	s.changed()
+}
+
+// run is the scheduler's loop: it grants what is due, then sleeps until
+// the next due time or the next change.
+func (s *scheduler) run(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		wake := s.dispatchLocked(s.clock.Now())
+		s.mu.Unlock()
+		var timer clock.Timer
+		var fire <-chan time.Time
+		if !wake.IsZero() {
+			timer = s.clock.NewTimer(wake.Sub(s.clock.Now()))
+			fire = timer.C()
+		}
+		select {
+		case <-s.poke:
+		case <-fire:
+		case <-ctx.Done():
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// dispatchLocked grants the polls that are due and the probes the slack
+// allows. It returns when it next needs to look, zero if only a change
+// can make anything due.
+func (s *scheduler) dispatchLocked(now time.Time) time.Time {
+	var wake time.Time
+	soonest := func(t time.Time) {
+		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	for t := range s.tasks {
+		if !t.waiting || t.inflight {
+			continue
+		}
+		due := s.dueLocked(t)
+		if due.After(now) {
+			soonest(due)
+			continue
+		}
+		prio := xpilot.PriorityLeafPoll
+		if t.feeds {
+			prio = xpilot.PriorityPoll
+		}
+		s.grantLocked(t, pollKind{prio: prio})
+	}
+	slack, leave := s.slackLocked(now)
+	for slack > 0 {
+		t, at := s.probeCandidateLocked(now)
+		if t == nil {
+			soonest(at)
+			break
+		}
+		s.grantLocked(t, pollKind{prio: xpilot.PriorityLeafPoll, probe: true})
+		if g := s.groups[group(t.model, t.key)]; g != nil {
+			g.probed = math.Max(g.probed, seconds(now.Sub(t.submitted)))
+		}
+		slack--
+	}
+	if slack <= 0 {
+		soonest(leave) // slack may return when a slot leaves the window
+	}
+	return wake
+}
+
+func (s *scheduler) grantLocked(t *task, k pollKind) {
+	t.waiting, t.inflight = false, true
+	t.grant <- k
+}
+
+// slackLocked returns how many requests the window holds beyond the
+// reserve, and when a slot next leaves the window.
+func (s *scheduler) slackLocked(now time.Time) (int, time.Time) {
+	per := s.lim.PerMinute()
+	st := s.lim.Stats()
+	if per <= 0 {
+		return math.MaxInt32, time.Time{}
+	}
+	if now.Before(st.PausedUntil) {
+		return 0, st.PausedUntil
+	}
+	reserve := len(s.pending)
+	for t := range s.tasks {
+		if !t.inflight {
+			reserve++
+		}
+	}
+	return per - st.InWindow - st.Waiting - reserve, st.NextLeave
+}
+
+// estimate returns the latency estimate of t's model and key.
+func (s *scheduler) estimate(t *task) (*Dist, int) {
+	return s.lat.Estimate(t.kind, t.model, t.key)
+}
+
+// dueLocked is when t's next needed poll is due. While its model has no
+// observation, the oldest task of the model climbs the learning ladder
+// and the others wait at the prior's quantile (or for a probe).
+func (s *scheduler) dueLocked(t *task) time.Time {
+	d, n := s.estimate(t)
+	g := s.groups[group(t.model, t.key)]
+	q := leafQuantile
+	if t.feeds {
+		q = feedsQuantile
+	}
+	age := nextPoll(d, n, t.known, q)
+	if n == 0 && s.scoutLocked(t) {
+		age = math.Min(age, rungAbove(t.kind, math.Max(t.known, g.seen)))
+	}
+	return s.spaced(t, t.submitted.Add(duration(age)))
+}
+
+// spaced delays due so that t is never polled twice within MinPollInterval.
+func (s *scheduler) spaced(t *task, due time.Time) time.Time {
+	if !t.last.IsZero() && due.Before(t.last.Add(MinPollInterval)) {
+		return t.last.Add(MinPollInterval)
+	}
+	return due
+}
+
+// scoutLocked reports whether t is the oldest running task of its model
+// and key.
+func (s *scheduler) scoutLocked(t *task) bool {
+	for o := range s.tasks {
+		if o != t && o.model == t.model && o.key == t.key && o.submitted.Before(t.submitted) {
+			return false
+		}
+	}
+	return true
+}
+
+// probeAtLocked is when a probe of t would be worth its slot: at the
+// median of the estimate, or, while its model has no observation, at the
+// next rung of the ladder that no task of the model was probed at.
+func (s *scheduler) probeAtLocked(t *task) time.Time {
+	d, n := s.estimate(t)
+	var age float64
+	if n == 0 {
+		g := s.groups[group(t.model, t.key)]
+		age = rungAbove(t.kind, math.Max(math.Max(t.known, g.seen), g.probed))
+	} else {
+		v, ok := d.CondQuantile(t.known, probeQuantile)
+		if !ok {
+			return time.Time{} // past everything seen: the due poll backs off
+		}
+		age = v
+	}
+	return s.spaced(t, t.submitted.Add(duration(age)))
+}
+
+// probeCandidateLocked returns the waiting task whose probe is most
+// overdue, or nil and when the next probe falls due.
+func (s *scheduler) probeCandidateLocked(now time.Time) (*task, time.Time) {
+	var best *task
+	var bestAt, next time.Time
+	for t := range s.tasks {
+		if !t.waiting || t.inflight {
+			continue
+		}
+		at := s.probeAtLocked(t)
+		if at.IsZero() {
+			continue
+		}
+		if at.After(now) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
+		}
+		if best == nil || at.Before(bestAt) {
+			best, bestAt = t, at
+		}
+	}
+	return best, next
+}
+
+// windowFull reports whether a request sent now would wait for the window.
+func (s *scheduler) windowFull() bool {
+	per := s.lim.PerMinute()
+	if per <= 0 {
+		return false
+	}
+	st := s.lim.Stats()
+	return st.InWindow+st.Waiting >= per || s.clock.Now().Before(st.PausedUntil)
+}
+
+// forecast is the scheduler's estimate of the time the run still needs:
+// the later of when the requests still needed fit in the window (a submit
+// and a poll per node not yet submitted, a poll per running task) and when
+// the running tasks are expected done (the median of each one's estimate).
+// Zero when nothing is left.
+func (s *scheduler) forecast(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	need := 2*(len(s.pending)+s.inLimiter) + len(s.tasks)
+	if need == 0 {
+		return 0
+	}
+	var eta time.Duration
+	if per := s.lim.PerMinute(); per > 0 {
+		free := per - s.lim.Stats().InWindow
+		if over := need - free; over > 0 {
+			eta = time.Duration(float64(over) / float64(per) * float64(xpilot.Window))
+		}
+	}
+	for t := range s.tasks {
+		d, _ := s.estimate(t)
+		v, ok := d.CondQuantile(math.Max(t.known, seconds(now.Sub(t.submitted))), probeQuantile)
+		if !ok {
+			continue
+		}
+		eta = max(eta, t.submitted.Add(duration(v)).Sub(now))
+	}
+	return eta
+}
+
+// knownAge is the age at which t was last seen processing, in seconds.
+func (s *scheduler) knownAge(t *task) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.known
+}
