@@ -18,7 +18,7 @@ func main() {
 	env := &cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, Environ: os.Environ(),
-		Signals: sigs, Exit: os.Exit,
+		Signals: sigs, Exit: os.Exit, Chdir: os.Chdir,
 		StdinIsTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
 		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 	}

@@ -267,3 +267,143 @@ func TestSimulateResumesAcrossRuns(t *testing.T) {
 		t.Errorf("a third run did not download the deleted output again (%v):\n%s%s", err, r.stdout, r.stderr)
 	}
 }
+
+// TestOneWayToNameTheDirectory: every command gives the same answer when
+// the campaign is named by -chdir, by a relative DIR, by -dir, or by
+// running inside it.
+func TestOneWayToNameTheDirectory(t *testing.T) {
+	t.Parallel()
+	root, env := workspace(t, quickCampaign)
+	inside := userRun{dir: filepath.Join(root, "campaign"), env: env}
+	outside := userRun{dir: root, env: env}
+	inside.run(t, "apply", "-auto-approve").must(t, 0, "apply", "-auto-approve")
+	for _, cmd := range [][]string{
+		{"validate"}, {"plan"}, {"graph"}, {"show"}, {"output"}, {"output", "hero"}, {"state", "list"},
+		{"fmt", "-check"}, {"plan", "-json"}, {"validate", "-json"}, {"state", "list", "-json"},
+	} {
+		name := strings.Join(cmd, " ")
+		want := inside.run(t, cmd...).must(t, 0, cmd...)
+		ways := map[string][]string{
+			"-chdir":       append([]string{"-chdir=campaign"}, cmd...),
+			"-chdir space": append([]string{"-chdir", "campaign"}, cmd...),
+			"-dir":         append(append(append([]string{}, cmd...), "-dir"), "campaign"),
+		}
+		switch cmd[0] {
+		case "output":
+			ways["DIR"] = append([]string{"output", "campaign"}, cmd[1:]...)
+		case "state":
+			ways["DIR"] = append(append([]string{}, cmd...), "campaign")
+		case "fmt":
+			delete(ways, "-dir") // fmt names files, not a campaign
+			ways["DIR"] = append(append([]string{}, cmd...), "campaign")
+		default:
+			ways["DIR"] = append(append([]string{}, cmd...), "campaign")
+			ways["DIR first"] = append([]string{cmd[0], "campaign"}, cmd[1:]...)
+		}
+		for way, args := range ways {
+			got := outside.run(t, args...)
+			if got.code != 0 {
+				t.Errorf("%s via %s (xpflow %s): exit %d\n%s", name, way, strings.Join(args, " "), got.code, got.stderr)
+				continue
+			}
+			if cmd[0] == "fmt" {
+				continue // it lists files by the path given; both list none
+			}
+			if got.stdout != want.stdout {
+				t.Errorf("%s via %s (xpflow %s): stdout differs from running inside the directory\ngot:\n%s\nwant:\n%s", name, way, strings.Join(args, " "), got.stdout, want.stdout)
+			}
+		}
+	}
+}
+
+// TestOutputForScripts: output NAME -json prints the bare value and
+// output -raw NAME the bare string, as Terraform's do.
+func TestOutputForScripts(t *testing.T) {
+	t.Parallel()
+	root, env := workspace(t, quickCampaign)
+	u := userRun{dir: root, env: env}
+	u.run(t, "-chdir=campaign", "apply", "-auto-approve").must(t, 0, "apply")
+	tests := map[string]struct {
+		args []string
+		want string
+		code int
+	}{
+		"raw":            {args: []string{"output", "-raw", "campaign", "hero"}, want: "out/image.hero/aurora.png"},
+		"raw inside":     {args: []string{"-chdir=campaign", "output", "-raw", "hero"}, want: "out/image.hero/aurora.png"},
+		"json with NAME": {args: []string{"output", "-json", "campaign", "hero"}, want: "\"out/image.hero/aurora.png\"\n"},
+		"json all":       {args: []string{"output", "-json", "campaign"}, want: "{\n  \"hero\": \"out/image.hero/aurora.png\"\n}\n"},
+		"plain":          {args: []string{"output", "campaign", "hero"}, want: "hero = \"out/image.hero/aurora.png\"\n"},
+		"raw needs NAME": {args: []string{"output", "-raw", "campaign"}, code: 1},
+		"name typo":      {args: []string{"output", "campaign", "heor"}, code: 1},
+	}
+	for name, tc := range tests {
+		r := u.run(t, tc.args...)
+		if r.code != tc.code || (tc.code == 0 && r.stdout != tc.want) {
+			t.Errorf("%s (xpflow %s): exit %d, stdout %q; want %d, %q\n%s", name, strings.Join(tc.args, " "), r.code, r.stdout, tc.code, tc.want, r.stderr)
+		}
+	}
+	if r := u.run(t, "output", "campaign", "heor"); !strings.Contains(r.stderr, `did you mean "hero"?`) {
+		t.Errorf("an output typo does not suggest the name:\n%s", r.stderr)
+	}
+}
+
+// TestTyposSuggest: commands, flags, -replace and -target addresses.
+func TestTyposSuggest(t *testing.T) {
+	t.Parallel()
+	root, env := workspace(t, quickCampaign)
+	u := userRun{dir: filepath.Join(root, "campaign"), env: env}
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"command":      {[]string{"paln"}, `Did you mean "plan"?`},
+		"flag":         {[]string{"plan", "-simulat"}, "Did you mean -simulate?"},
+		"replace typo": {[]string{"plan", "-replace", "image.heros"}, "Did you mean -replace image.hero?"},
+		"target typo":  {[]string{"plan", "-target", `text.hok["aurora"]`}, `Did you mean -target text.hook["aurora"]?`},
+		"apply too":    {[]string{"apply", "-auto-approve", "-replace", "image.heros"}, "Did you mean -replace image.hero?"},
+	}
+	for name, tc := range tests {
+		r := u.run(t, tc.args...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s (xpflow %s): exit %d, stderr:\n%s\nwant exit 1 and %q", name, strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+		if strings.Contains(r.stdout, "to create") {
+			t.Errorf("%s: a typo still printed a plan:\n%s", name, r.stdout)
+		}
+	}
+}
+
+// TestVersion: 'xpflow version' and '-version' report what the Go
+// toolchain stamped into the binary, as 'go version -m' reads it.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	stamp, err := exec.Command(goTool, "version", "-m", binary).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	wantRev := ""
+	for _, line := range strings.Split(string(stamp), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "vcs.revision=") {
+			wantRev = strings.TrimPrefix(f[1], "vcs.revision=")
+		}
+	}
+	u := userRun{dir: t.TempDir()}
+	a := u.run(t, "version").must(t, 0, "version")
+	b := u.run(t, "-version").must(t, 0, "-version")
+	if a.stdout != b.stdout {
+		t.Errorf("version and -version differ:\n%s\n%s", a.stdout, b.stdout)
+	}
+	if !strings.HasPrefix(a.stdout, "xpflow ") || !strings.Contains(a.stdout, "built with go") {
+		t.Errorf("version output:\n%s", a.stdout)
+	}
+	if wantRev != "" && !strings.Contains(a.stdout, "revision "+wantRev) {
+		t.Errorf("version does not name the stamped revision %s:\n%s", wantRev, a.stdout)
+	}
+	if wantRev == "" && strings.Contains(a.stdout, "revision") {
+		t.Errorf("version names a revision the binary does not carry:\n%s", a.stdout)
+	}
+}

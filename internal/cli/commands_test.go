@@ -315,14 +315,20 @@ func TestUsageErrors(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		"unknown command":  {args: []string{"aply"}, wantCode: ExitUsage, wantStderr: `unknown command "aply"`},
-		"did you mean":     {args: []string{"pla"}, wantCode: ExitUsage, wantStderr: `did you mean "plan"?`},
-		"no command":       {args: nil, wantCode: ExitUsage, wantStderr: "Usage: xpflow COMMAND"},
-		"bad flag":         {args: []string{"plan", "-nope"}, wantCode: ExitUsage, wantStderr: "flag provided but not defined: -nope"},
-		"bad flag value":   {args: []string{"apply", "-parallelism", "many"}, wantCode: ExitUsage, wantStderr: "invalid value"},
-		"too many args":    {args: []string{"validate", "a", "b"}, wantCode: ExitUsage, wantStderr: "too many arguments"},
-		"flag after dir":   {args: []string{"validate", launchDir, "-json"}, wantCode: ExitUsage, wantStderr: "flags go before DIR"},
-		"help is not fail": {args: []string{"plan", "-h"}, wantCode: 0, wantStderr: "Usage: xpflow plan"},
+		"unknown command":     {args: []string{"aply"}, wantCode: ExitUsage, wantStderr: `unknown command "aply"`},
+		"did you mean":        {args: []string{"pla"}, wantCode: ExitUsage, wantStderr: `Did you mean "plan"?`},
+		"no command":          {args: nil, wantCode: ExitUsage, wantStderr: "Usage: xpflow [-chdir=DIR] COMMAND"},
+		"flag typo":           {args: []string{"plan", "-simulat"}, wantCode: ExitUsage, wantStderr: "-simulat. Did you mean -simulate?"},
+		"command typo":        {args: []string{"paln"}, wantCode: ExitUsage, wantStderr: `Did you mean "plan"?`},
+		"global after cmd":    {args: []string{"plan", "-chdir=x"}, wantCode: ExitUsage, wantStderr: "-chdir is a global flag: put it before the command"},
+		"unknown global":      {args: []string{"-simulate", "plan"}, wantCode: ExitUsage, wantStderr: "Command flags go after the command"},
+		"dir disagrees":       {args: []string{"validate", "-dir", "a", "b"}, wantCode: ExitUsage, wantStderr: "name different directories"},
+		"state typo":          {args: []string{"state", "lst"}, wantCode: ExitUsage, wantStderr: `Did you mean "list"?`},
+		"bad flag":            {args: []string{"plan", "-nope"}, wantCode: ExitUsage, wantStderr: "flag provided but not defined: -nope"},
+		"bad flag value":      {args: []string{"apply", "-parallelism", "many"}, wantCode: ExitUsage, wantStderr: "invalid value"},
+		"too many args":       {args: []string{"validate", "a", "b"}, wantCode: ExitUsage, wantStderr: "too many arguments"},
+		"dashdash ends flags": {args: []string{"validate", "--", "-json"}, wantCode: ExitError, wantStderr: "Cannot read -json"},
+		"help is not fail":    {args: []string{"plan", "-h"}, wantCode: 0, wantStderr: "Usage: xpflow [-chdir=DIR] plan"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

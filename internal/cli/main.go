@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"text/tabwriter"
+
+	"github.com/agext/levenshtein"
 )
 
 // Exit codes.
@@ -52,6 +56,8 @@ type Env struct {
 	Signals <-chan os.Signal
 	// Exit ends the process at once (a second interrupt); nil ignores it.
 	Exit func(code int)
+	// Chdir changes the working directory for -chdir; nil refuses it.
+	Chdir func(dir string) error
 	// StdinIsTerminal and StdoutIsTerminal decide prompts and colour.
 	StdinIsTerminal  bool
 	StdoutIsTerminal bool
@@ -66,6 +72,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"apply", "Generate what the plan says, recording state as it goes", runApply},
+		{"completion", "Print a shell completion script (bash, zsh, fish)", runCompletion},
 		{"fmt", "Rewrite spec files in canonical format", runFmt},
 		{"graph", "Print the asset graph in DOT", runGraph},
 		{"init", "Write a commented starter spec", runInit},
@@ -77,12 +84,18 @@ func commands() []command {
 		{"sim", "Serve the xPilot API simulator on loopback", runSim},
 		{"state", "Inspect, edit or move the state (list, rm, push, pull)", runState},
 		{"validate", "Check a spec's syntax and references without the API", runValidate},
+		{"version", "Print the version and VCS revision of this binary", runVersion},
 	}
 }
 
 // Main runs xpflow with args (without the program name) and returns the
-// exit code.
+// exit code. Global flags (-chdir=DIR, -version, -h) come before the
+// command, as in Terraform.
 func Main(env *Env, args []string) int {
+	args, code, done := globalFlags(env, args)
+	if done {
+		return code
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(env.Stderr)
 		if len(args) == 0 {
@@ -98,7 +111,7 @@ func Main(env *Env, args []string) int {
 			return exitCode(env, c.run(env, args[1:]))
 		}
 	}
-	fmt.Fprintf(env.Stderr, "xpflow: unknown command %q%s\n\n", args[0], didYouMeanCommand(args[0]))
+	fmt.Fprintf(env.Stderr, "xpflow: unknown command %q.%s\n\n", args[0], didYouMeanCommand(args[0]))
 	usage(env.Stderr)
 	return ExitUsage
 }
@@ -134,59 +147,141 @@ func exitCode(env *Env, err error) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: xpflow COMMAND [flags] [DIR]")
+	fmt.Fprintln(w, "Usage: xpflow [-chdir=DIR] COMMAND [flags] [DIR]")
 	fmt.Fprintln(w, "\nxpflow plans and applies generative-media campaigns written in HCL.")
 	fmt.Fprintln(w, "\nCommands:")
 	cs := commands()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range cs {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "\nGlobal flags (before COMMAND):")
+	fmt.Fprintln(w, "  -chdir=DIR  switch to DIR before running the command (every path is then relative to DIR)")
+	fmt.Fprintln(w, "  -version    print the version, as 'xpflow version' does")
 	fmt.Fprintln(w, "\nRun 'xpflow COMMAND -h' for the flags of a command.")
 }
 
+// didYouMeanCommand suggests the closest command, or "".
 func didYouMeanCommand(name string) string {
+	names := make([]string, 0, len(commands()))
 	for _, c := range commands() {
-		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
-			return fmt.Sprintf(" (did you mean %q?)", c.name)
-		}
+		names = append(names, c.name)
+	}
+	if s := closest(name, names); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
 	}
 	return ""
 }
 
+// closest returns the candidate nearest to given, or "" when none is near
+// enough to be a typo of it (or given is a prefix of exactly one).
+func closest(given string, cands []string) string {
+	best, bestD := "", len(given)/3+2
+	var prefixed []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, given) {
+			prefixed = append(prefixed, c)
+		}
+		if d := levenshtein.Distance(given, c, nil); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" && len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return best
+}
+
 // newFlags returns a flag set that reports errors to the env's stderr and
-// returns them instead of exiting.
+// returns them instead of exiting. A command whose arguments name a DIR
+// also takes -dir=DIR, the same directory by flag.
 func newFlags(env *Env, name, argsUsage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: xpflow %s [flags] %s\n\nFlags:\n", name, argsUsage)
+		fmt.Fprintf(fs.Output(), "Usage: xpflow [-chdir=DIR] %s [flags] %s\n\nFlags:\n", name, argsUsage)
 		fs.PrintDefaults()
+	}
+	if strings.Contains(argsUsage, "DIR") {
+		fs.String("dir", "", "the spec directory, as the DIR argument names it (default: the current directory)")
 	}
 	return fs
 }
 
-// parse parses flags; a bad flag is a usage error whose message flag has
-// already printed.
+// parse parses flags. Flags may come before or after positional arguments
+// ('plan examples/launch -simulate'); "--" ends them. A bad flag is a usage
+// error naming the closest flag.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	var pos []string
+	for {
+		var msg strings.Builder
+		fs.SetOutput(&msg)
+		err := fs.Parse(args)
+		fs.SetOutput(out)
 		if errors.Is(err, flag.ErrHelp) {
+			_, _ = io.WriteString(out, msg.String()) // the usage
 			return err
 		}
-		return silent(ExitUsage)
+		if err != nil {
+			fmt.Fprintf(out, "Error: %v.%s\nRun 'xpflow %s -h' for its flags.\n", err, didYouMeanFlag(fs, err), fs.Name())
+			return silent(ExitUsage)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...) // everything after "--" is positional
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
-// oneArg returns the single optional positional argument, default ".".
-func oneArg(fs *flag.FlagSet) (string, error) {
-	switch fs.NArg() {
-	case 0:
-		return ".", nil
-	case 1:
-		return fs.Arg(0), nil
+// didYouMeanFlag names the defined flag closest to the one flag rejected.
+func didYouMeanFlag(fs *flag.FlagSet, err error) string {
+	m := err.Error()
+	i := strings.LastIndex(m, " -")
+	if i < 0 {
+		return ""
 	}
-	return "", &ExitErr{Code: ExitUsage, Err: fmt.Errorf("too many arguments: %s (flags go before DIR)", strings.Join(fs.Args(), " "))}
+	given := strings.TrimLeft(m[i+1:], "-")
+	if j := strings.IndexByte(given, '='); j >= 0 {
+		given = given[:j]
+	}
+	if given == "chdir" || given == "version" {
+		return fmt.Sprintf(" -%s is a global flag: put it before the command, as in xpflow -%s=... %s", given, given, fs.Name())
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if s := closest(given, names); s != "" && s != given {
+		return fmt.Sprintf(" Did you mean -%s?", s)
+	}
+	return ""
+}
+
+// oneArg returns the spec directory: the single optional positional
+// argument or -dir, default ".". Both given must agree.
+func oneArg(fs *flag.FlagSet) (string, error) {
+	flagDir := ""
+	if f := fs.Lookup("dir"); f != nil {
+		flagDir = f.Value.String()
+	}
+	switch {
+	case fs.NArg() > 1:
+		return "", &ExitErr{Code: ExitUsage, Err: fmt.Errorf("too many arguments: %s; %s takes one DIR", strings.Join(fs.Args(), " "), fs.Name())}
+	case fs.NArg() == 1 && flagDir != "" && filepath.Clean(flagDir) != filepath.Clean(fs.Arg(0)):
+		return "", &ExitErr{Code: ExitUsage, Err: fmt.Errorf("-dir %s and the argument %s name different directories; give one", flagDir, fs.Arg(0))}
+	case fs.NArg() == 1:
+		return fs.Arg(0), nil
+	case flagDir != "":
+		return flagDir, nil
+	}
+	return ".", nil
 }
 
 // multiFlag collects a repeatable string flag.

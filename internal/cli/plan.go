@@ -33,14 +33,18 @@ func runValidate(env *Env, args []string) error {
 	fs := newFlags(env, "validate", "[DIR|FILE]")
 	var f specFlags
 	f.register(fs)
+	asJSON := fs.Bool("json", false, "print {valid, error_count, warning_count, diagnostics, instances} as JSON (see docs/cli.md)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *asJSON {
+		return validateJSON(env, fs, &f)
 	}
 	p, err := offlinePlan(env, fs, &f)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "The spec is valid: %d asset instances.\n", len(p.Nodes))
+	fmt.Fprintf(env.Stdout, "The spec is valid: %s.\n", plural(len(p.Nodes), "asset instance", "asset instances"))
 	return nil
 }
 

@@ -50,8 +50,8 @@ func TestShowOutputAndState(t *testing.T) {
 	if out.code != 0 || !strings.Contains(out.stdout, "out/image.card/alpha.png") {
 		t.Errorf("output: exit %d\n%s%s", out.code, out.stdout, out.stderr)
 	}
-	var outs map[string]map[string]string
-	if r := run("output", "-simulate", "-json", "-dir", dir, "cards"); json.Unmarshal([]byte(r.stdout), &outs) != nil || outs["cards"]["beta"] != "out/image.card/beta.png" {
+	var outs map[string]string // with NAME, -json prints the bare value
+	if r := run("output", "-simulate", "-json", "-dir", dir, "cards"); json.Unmarshal([]byte(r.stdout), &outs) != nil || outs["beta"] != "out/image.card/beta.png" {
 		t.Errorf("output -json cards: exit %d\n%s", r.code, r.stdout)
 	}
 	if r := run("output", "-simulate", "-dir", dir, "nope"); r.code != ExitError || !strings.Contains(r.stderr, `no output "nope"`) {

@@ -101,9 +101,10 @@ func assetResult(a *state.Asset) string {
 	return ""
 }
 
-// runState runs 'state list', 'state rm ADDR', 'state push' and 'state pull'.
+// runState runs 'state list [DIR]', 'state rm ADDR...', 'state push' and
+// 'state pull'.
 func runState(env *Env, args []string) error {
-	const usage = "Usage: xpflow state list [flags] [DIR]\n       xpflow state rm [flags] ADDR...\n       xpflow state push [flags] [DIR]\n       xpflow state pull [flags] [DIR]\n\nRun 'xpflow state SUBCOMMAND -h' for the flags."
+	const usage = "Usage: xpflow [-chdir=DIR] state list [flags] [DIR]\n       xpflow [-chdir=DIR] state rm [flags] ADDR...\n       xpflow [-chdir=DIR] state push [flags] [DIR]\n       xpflow [-chdir=DIR] state pull [flags] [DIR]\n\nRun 'xpflow state SUBCOMMAND -h' for the flags."
 	if len(args) == 0 {
 		return &ExitErr{Code: ExitUsage, Err: errors.New(usage)}
 	}
@@ -113,32 +114,60 @@ func runState(env *Env, args []string) error {
 		return nil
 	case "push", "pull":
 		return runStateMove(env, args[0], args[1:])
+	case "list":
+		return stateList(env, args[1:])
+	case "rm":
+		fs := newFlags(env, "state rm", "ADDR...")
+		var sf stateFlag
+		sf.register(fs)
+		dir := fs.String("dir", ".", "the spec directory whose state to edit (default: the current directory)")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		return stateRm(env, sf.resolve(*dir), fs.Args())
 	}
-	fs := newFlags(env, "state "+args[0], "")
+	hint := ""
+	if s := closest(args[0], []string{"list", "rm", "push", "pull"}); s != "" {
+		hint = fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("unknown state subcommand %q: want list, rm, push or pull.%s", args[0], hint)}
+}
+
+func stateList(env *Env, args []string) error {
+	fs := newFlags(env, "state list", "[DIR]")
 	var sf stateFlag
 	sf.register(fs)
-	dirFlag := fs.String("dir", ".", "spec directory (for the default state path)")
-	if err := parse(fs, args[1:]); err != nil {
+	asJSON := fs.Bool("json", false, "print a JSON array of {address, status, kind, model}")
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch args[0] {
-	case "list":
-		dir := *dirFlag
-		if fs.NArg() == 1 {
-			dir = fs.Arg(0)
-		}
-		st, err := state.Load(sf.resolve(dir))
-		if err != nil {
-			return &ExitErr{Code: ExitError, Err: err}
-		}
-		for _, a := range sortedAssets(st) {
-			fmt.Fprintln(env.Stdout, a.Address)
-		}
-		return nil
-	case "rm":
-		return stateRm(env, sf.resolve(*dirFlag), fs.Args())
+	dir, err := oneArg(fs)
+	if err != nil {
+		return err
 	}
-	return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("unknown state subcommand %q: want list, rm, push or pull", args[0])}
+	st, err := state.Load(sf.resolve(dir))
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	if *asJSON {
+		type entry struct {
+			Address string `json:"address"`
+			Status  string `json:"status"`
+			Kind    string `json:"kind"`
+			Model   string `json:"model"`
+		}
+		list := []entry{}
+		for _, a := range sortedAssets(st) {
+			list = append(list, entry{a.Address, string(a.Status), a.Kind, a.Model})
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	for _, a := range sortedAssets(st) {
+		fmt.Fprintln(env.Stdout, a.Address)
+	}
+	return nil
 }
 
 func stateRm(env *Env, path string, addrs []string) error {

@@ -170,6 +170,11 @@ func Build(sp *spec.Spec, opts Options) (*Plan, hcl.Diagnostics) {
 		}
 		p.Forget = append(p.Forget, addr)
 	}
+	diags = append(diags, p.checkAddrs("-target", opts.Targets)...)
+	diags = append(diags, p.checkAddrs("-replace", opts.Replace)...)
+	if diags.HasErrors() {
+		return p, diags
+	}
 	diags = append(diags, b.applyTargets()...)
 	for _, n := range p.Nodes {
 		if n.Excluded || !n.Action.Spends() {
@@ -372,10 +377,6 @@ func (b *builder) applyTargets() hcl.Diagnostics {
 		if match(n.Addr) {
 			visit(n.Addr)
 		}
-	}
-	if len(keep) == 0 {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No asset matches -target",
-			Detail: fmt.Sprintf("None of %s names an asset of this spec.", strings.Join(b.opts.Targets, ", "))})
 	}
 	for _, n := range b.plan.Nodes {
 		n.Excluded = !keep[n.Addr]

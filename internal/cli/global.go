@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"strings"
+)
+
+// globalFlags consumes the flags before the command: -chdir=DIR (or
+// -chdir DIR) switches directory through env.Chdir, -version prints the
+// version. It returns the remaining arguments, or done with an exit code.
+func globalFlags(env *Env, args []string) (rest []string, code int, done bool) {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		switch name {
+		case "h", "help":
+			return args, 0, false
+		case "version", "v":
+			return nil, exitCode(env, printVersion(env, false)), true
+		case "chdir", "C":
+			if !hasValue {
+				if len(args) < 2 {
+					fmt.Fprintln(env.Stderr, "Error: -chdir needs a directory: xpflow -chdir=DIR COMMAND")
+					return nil, ExitUsage, true
+				}
+				value, args = args[1], args[1:]
+			}
+			if err := chdir(env, value); err != nil {
+				fmt.Fprintf(env.Stderr, "Error: -chdir=%s: %v\n", value, err)
+				return nil, ExitError, true
+			}
+		default:
+			s := ""
+			if c := closest(name, []string{"chdir", "version", "help"}); c != "" {
+				s = fmt.Sprintf(" Did you mean -%s?", c)
+			} else if isCommandFlag(name) {
+				s = " Command flags go after the command: xpflow COMMAND -" + name
+			}
+			fmt.Fprintf(env.Stderr, "Error: unknown global flag %s.%s\n\n", args[0], s)
+			usage(env.Stderr)
+			return nil, ExitUsage, true
+		}
+		args = args[1:]
+	}
+	return args, 0, false
+}
+
+// isCommandFlag reports whether some command has a flag of that name.
+func isCommandFlag(name string) bool {
+	for _, c := range commandFlags() {
+		for _, f := range c.flags {
+			if f == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func chdir(env *Env, dir string) error {
+	if env.Chdir == nil {
+		return fmt.Errorf("changing directory is not available here")
+	}
+	return env.Chdir(dir)
+}
+
+// versionInfo is what 'xpflow version -json' prints.
+type versionInfo struct {
+	Version   string `json:"version"`
+	Revision  string `json:"revision,omitempty"`
+	Time      string `json:"time,omitempty"`
+	Modified  bool   `json:"modified,omitempty"`
+	GoVersion string `json:"go_version"`
+}
+
+// buildVersion reads the module version and VCS stamp the Go toolchain
+// put in the binary.
+func buildVersion() versionInfo {
+	v := versionInfo{Version: "(unknown)"}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	v.Version, v.GoVersion = bi.Main.Version, bi.GoVersion
+	if v.Version == "" {
+		v.Version = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Revision = s.Value
+		case "vcs.time":
+			v.Time = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	return v
+}
+
+func printVersion(env *Env, asJSON bool) error {
+	v := buildVersion()
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	line := "xpflow " + v.Version
+	if v.Revision != "" {
+		line += ", revision " + v.Revision
+		if v.Modified {
+			line += " (modified)"
+		}
+		if v.Time != "" {
+			line += ", committed " + v.Time
+		}
+	}
+	fmt.Fprintln(env.Stdout, line)
+	fmt.Fprintf(env.Stdout, "built with %s\n", v.GoVersion)
+	return nil
+}
+
+func runVersion(env *Env, args []string) error {
+	fs := newFlags(env, "version", "")
+	asJSON := fs.Bool("json", false, "print the version as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &ExitErr{Code: ExitUsage, Err: fmt.Errorf("version takes no arguments, got %s", strings.Join(fs.Args(), " "))}
+	}
+	return printVersion(env, *asJSON)
+}
