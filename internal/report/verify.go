@@ -1,0 +1,129 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// The results of checking a recorded output file against the state.
+const (
+	// fileOK: a regular file with the recorded size and sha256.
+	fileOK = "ok"
+	// fileMissing: nothing at the recorded path.
+	fileMissing = "missing"
+	// fileChanged: a regular file whose size or sha256 differs from the
+	// record, so it is not the output that was generated.
+	fileChanged = "changed"
+	// fileNotRegular: a directory, FIFO, device or socket; it is never read.
+	fileNotRegular = "not-regular"
+	// fileUnverified: the state records no sha256 to check against.
+	fileUnverified = "unverified"
+	// fileUnreadable: the file exists but could not be read.
+	fileUnreadable = "unreadable"
+)
+
+// verifyFile checks the file at path against out's recorded size and
+// sha256. It opens the path without blocking (a FIFO would otherwise hang),
+// refuses anything but a regular file, and never reads past the recorded
+// size: a file that grew is changed whatever it holds. A symlink to a
+// regular file is followed, as the current take of a replaced asset may be
+// a link to its content-addressed file. The second result says why a file
+// is not fileOK, for the card.
+func verifyFile(path string, out state.Output) (string, string) {
+	// Stat first so that a device or FIFO is not even opened; the Stat of
+	// the open file below closes the race with a swap in between.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(fi.Mode()))
+	}
+	f, err := openNoBlock(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fileMissing, "the file is missing"
+	}
+	if err != nil {
+		return fileUnreadable, fmt.Sprintf("the file cannot be opened: %v", errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fileUnreadable, fmt.Sprintf("the file cannot be read: %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(fi.Mode()))
+	}
+	if out.Bytes > 0 && fi.Size() != out.Bytes {
+		return fileChanged, fmt.Sprintf("the file is %d bytes, but %d were downloaded", fi.Size(), out.Bytes)
+	}
+	want := strings.TrimPrefix(out.SHA256, "sha256:")
+	if want == "" {
+		return fileUnverified, "the state records no sha256 for this file, so it cannot be checked"
+	}
+	h := sha256.New()
+	limit := out.Bytes
+	if limit <= 0 {
+		limit = fi.Size()
+	}
+	n, err := io.Copy(h, io.LimitReader(f, limit+1))
+	if err != nil {
+		return fileUnreadable, fmt.Sprintf("the file cannot be read: %v", err)
+	}
+	if n > limit {
+		return fileChanged, "the file grew while it was checked"
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fileChanged, fmt.Sprintf("its sha256 is %s, but the downloaded file's was %s", short(got), short(want))
+	}
+	return fileOK, ""
+}
+
+// outputPath is the file of out on disk: relative paths are under specDir.
+func outputPath(specDir, file string) string {
+	p := filepath.FromSlash(file)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(specDir, p)
+	}
+	return p
+}
+
+func modeName(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12] + "…"
+	}
+	return digest
+}
+
+// FileIntact reports whether out's file, relative to specDir, is a regular
+// file with its recorded size and sha256. Unlike a plain open and hash, it
+// never blocks on a FIFO and never reads a device or past the recorded
+// size, so it is safe for the planner's download check.
+func FileIntact(specDir string, out state.Output) bool {
+	if out.File == "" {
+		return false
+	}
+	check, _ := verifyFile(outputPath(specDir, out.File), out)
+	return check == fileOK
+}
