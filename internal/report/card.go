@@ -14,52 +14,163 @@ import (
 	"github.com/xpflow/xpflow/internal/state"
 )
 
-// buildCard turns one state record into the card the template shows.
-// down lists the assets that depend on a.
-// byURL maps output URLs to the asset that produced them, so that a
-// parameter holding one (image_url) links to that asset's card.
-func buildCard(a *state.Asset, ids map[string]string, down []string, byURL map[string]string, baseDir, specDir string) (*card, error) {
-	c := &card{ID: ids[a.Address], Address: a.Address, Kind: a.Kind, Model: a.Model,
-		Content: a.Content, TaskID: a.TaskID}
-	c.Status, c.Reason = cardStatus(a)
-	if a.CostCents != nil {
-		c.HasCost, c.CostCents, c.Cost = true, *a.CostCents, formatCents(*a.CostCents)
-	}
-	c.Prompt, c.System, c.Params = requestParams(a.Request)
-	for i, p := range c.Params {
-		if from, ok := byURL[p.Value]; ok {
-			c.Params[i].LinkID, c.Params[i].LinkAddress = ids[from], from
-		}
-	}
+// fromRecord fills the card from its state record: what was generated,
+// what it cost, and whether its files on disk are still the ones
+// downloaded.
+func (b *builder) fromRecord(c *card, a *state.Asset) error {
+	c.Kind, c.Model, c.Content, c.TaskID = a.Kind, a.Model, a.Content, a.TaskID
 	if m, ok := a.Request["model"].(string); ok && c.Model == "" {
 		c.Model = m
 	}
-	for _, o := range a.Outputs {
-		if o.File == "" {
-			c.Missing = append(c.Missing, o.URL)
-			continue
-		}
-		src, err := relativeSrc(baseDir, specDir, o.File)
-		if err != nil {
-			return nil, fmt.Errorf("report: %s: %w", a.Address, err)
-		}
-		c.Media = append(c.Media, media{Type: mediaType(o.File, a.Kind), Src: src,
-			Name: path.Base(filepath.ToSlash(o.File)), Size: formatBytes(o.Bytes)})
+	c.Status, c.Reason = cardStatus(a)
+	if a.CostCents != nil {
+		n := *a.CostCents
+		c.ActualCents = &n
 	}
+	c.Prompt, c.System, c.Params = requestParams(a.Request)
+	b.linkParams(c.Params)
+	files, err := b.files(a.Address, a.Kind, a.Outputs)
+	if err != nil {
+		return err
+	}
+	c.Files = files
 	if a.Usage != nil {
 		c.Usage = fmt.Sprintf("%d prompt + %d completion tokens", a.Usage.PromptTokens, a.Usage.CompletionTokens)
 	}
 	if !a.IntentAt.IsZero() && !a.CompletedAt.IsZero() && a.CompletedAt.After(a.IntentAt) {
 		c.Took = formatDuration(a.CompletedAt.Sub(a.IntentAt))
 	}
-	for _, d := range a.DependsOn {
-		id, ok := ids[d]
-		c.Upstream = append(c.Upstream, link{ID: id, Address: d, Known: ok})
+	return b.takes(c, a)
+}
+
+// files checks every recorded output of an asset.
+func (b *builder) files(addr, kind string, outs []state.Output) ([]file, error) {
+	var out []file
+	for _, o := range outs {
+		if o.File == "" {
+			out = append(out, file{URL: o.URL, Type: mediaType(o.URL, kind), Check: fileNotDownloaded,
+				Why: "not downloaded yet: run apply again to fetch it"})
+			continue
+		}
+		f := file{URL: o.URL, Path: o.File, Type: mediaType(o.File, kind),
+			Name: path.Base(filepath.ToSlash(o.File)), Size: formatBytes(o.Bytes)}
+		f.Check, f.Why = verifyFile(outputPath(b.specDir, o.File), o)
+		if f.Check == fileOK || f.Check == fileUnverified {
+			src, err := relativeSrc(b.baseDir, b.specDir, o.File)
+			if err != nil {
+				return nil, fmt.Errorf("report: %s: %w", addr, err)
+			}
+			f.Src = src
+		}
+		out = append(out, f)
 	}
-	for _, d := range down {
-		c.Downstream = append(c.Downstream, link{ID: ids[d], Address: d, Known: true})
+	return out, nil
+}
+
+// linkParams points parameters that hold another asset's output URL
+// (image_url) at that asset's card.
+func (b *builder) linkParams(ps []param) {
+	for i, p := range ps {
+		if from, ok := b.byURL[p.Value]; ok {
+			ps[i].Link, ps[i].LinkAddress = b.ids[from], from
+		}
 	}
-	return c, nil
+}
+
+// fromPlan fills what the plan knows about the asset. With a record, it
+// only says what the next apply will do; without one, it says why the
+// asset has no record.
+func (b *builder) fromPlan(c *card, p *Planned, hasRecord bool) {
+	if p.Model != "" {
+		c.Model = p.Model
+	}
+	if c.Kind == "" {
+		c.Kind = p.Kind
+	}
+	if p.Priced {
+		n := p.EstimatedCents
+		c.EstimatedCents = &n
+		c.PriceSource = "catalog"
+		if p.Observed {
+			c.PriceSource = "observed"
+		}
+	}
+	if hasRecord {
+		c.Next = nextAction(p)
+		return
+	}
+	c.Prompt, c.System = p.Prompt, p.System
+	for _, k := range sortedKeys(p.Params) {
+		c.Params = append(c.Params, param{Key: k, Value: p.Params[k]})
+	}
+	b.linkParams(c.Params)
+	c.Status, c.Reason = b.unrecordedStatus(p)
+}
+
+// unrecordedStatus says why an asset of the spec has no record.
+func (b *builder) unrecordedStatus(p *Planned) (status, reason string) {
+	if p.Action == "" {
+		why := p.Error
+		if why == "" {
+			why = "run xpflow validate to see why"
+		}
+		return statusError, "never generated: the spec cannot evaluate this asset: " + why
+	}
+	var waits []string
+	for _, d := range p.Deps {
+		dc, ok := b.cards[d]
+		if !ok {
+			continue
+		}
+		switch dc.Status {
+		case statusFailed, statusSkipped, statusPending, statusError:
+			return statusSkipped, fmt.Sprintf("never generated: upstream %s is %s, so this asset could not be generated", d, statusLabel(dc.Status))
+		case statusCompleted:
+		default:
+			waits = append(waits, d+" ("+statusLabel(dc.Status)+")")
+		}
+	}
+	if len(waits) > 0 {
+		return statusPlanned, "never generated: it waits for " + strings.Join(waits, ", ")
+	}
+	return statusPlanned, "never generated: the next apply creates it"
+}
+
+// nextAction describes what the next apply does with a recorded asset,
+// or "" when it does nothing.
+func nextAction(p *Planned) string {
+	switch p.Action {
+	case "noop":
+		return ""
+	case "":
+		if p.Error != "" {
+			return "the spec cannot evaluate this asset now: " + p.Error
+		}
+		return "the spec cannot evaluate this asset now"
+	}
+	s := p.Action
+	if p.Reason != "" {
+		s += ": " + p.Reason
+	}
+	if len(p.Changes) > 0 {
+		s += " (" + strings.Join(p.Changes, "; ") + ")"
+	}
+	return s
+}
+
+// statusLabel is how a status reads in a sentence.
+func statusLabel(s string) string {
+	switch s {
+	case statusSubmitted:
+		return "still generating"
+	case statusPending:
+		return "of unknown outcome"
+	case statusPlanned:
+		return "not generated yet"
+	case statusError:
+		return "in error in the spec"
+	}
+	return s
 }
 
 // cardStatus is the status a card shows and why, when it is not simply
@@ -67,10 +178,7 @@ func buildCard(a *state.Asset, ids map[string]string, down []string, byURL map[s
 func cardStatus(a *state.Asset) (status, reason string) {
 	switch a.Status {
 	case state.StatusCompleted:
-		if a.Error != "" {
-			return statusCompleted, a.Error
-		}
-		return statusCompleted, ""
+		return statusCompleted, a.Error
 	case state.StatusFailed:
 		if a.Error == "" {
 			return statusFailed, "the API reported a failure and gave no reason"
@@ -121,11 +229,7 @@ func paramValue(v any) string {
 // from baseDir, each segment percent-escaped and starting with ./ or ../
 // so that no segment can read as a URL scheme.
 func relativeSrc(baseDir, specDir, file string) (string, error) {
-	p := filepath.FromSlash(file)
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(specDir, p)
-	}
-	rel, err := filepath.Rel(baseDir, p)
+	rel, err := filepath.Rel(baseDir, outputPath(specDir, file))
 	if err != nil {
 		return "", fmt.Errorf("media file %s relative to %s: %w", file, baseDir, err)
 	}
@@ -145,6 +249,9 @@ func relativeSrc(baseDir, specDir, file string) (string, error) {
 // mediaType is how the page shows a file: "image", "video" or "file",
 // by its extension, falling back on the asset kind.
 func mediaType(file, kind string) string {
+	if u, err := url.Parse(file); err == nil && u.Scheme != "" {
+		file = u.Path
+	}
 	switch strings.ToLower(path.Ext(filepath.ToSlash(file))) {
 	case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg":
 		return "image"
@@ -159,7 +266,8 @@ func mediaType(file, kind string) string {
 }
 
 // anchorIDs gives every address an HTML id made of letters, digits and
-// dashes (image.hero["aurora"] -> image-hero-aurora), unique on the page.
+// dashes (image.hero["aurora"] -> asset-image-hero-aurora), unique on the
+// page.
 func anchorIDs(addrs []string) map[string]string {
 	ids := make(map[string]string, len(addrs))
 	used := map[string]bool{}
@@ -184,6 +292,15 @@ func anchorIDs(addrs []string) map[string]string {
 		ids[addr] = id
 	}
 	return ids
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func formatCents(c int) string {

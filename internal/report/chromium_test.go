@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,15 +93,15 @@ func TestChromiumRendersCampaign(t *testing.T) {
 	keepScreenshot(t, shot)
 
 	dom := string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
-	gotBody := attrs(regexp.MustCompile(`<body[^>]*>`).FindString(dom))
 	imgs, vids := mediaCounts(st)
 	wantBody := map[string]string{
 		"img-ok":   fmt.Sprintf("%d/%d", imgs, imgs),
 		"video-ok": fmt.Sprintf("%d/%d", vids, vids),
 		"media-ok": fmt.Sprintf("%d/%d", imgs+vids, imgs+vids),
+		"matches":  "9", "shown": "9", "page": "1", "pages": "1",
 	}
-	if diff := cmp.Diff(wantBody, gotBody); diff != "" {
-		t.Errorf("media loaded in chromium (-want +got):\n%s", diff)
+	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
+		t.Errorf("page state in chromium (-want +got):\n%s", diff)
 	}
 	gotTotals := attrs(regexp.MustCompile(`<section id="totals"[^>]*>`).FindString(dom))
 	if diff := cmp.Diff(wantTotals(st), gotTotals); diff != "" {
@@ -118,15 +119,41 @@ func TestChromiumRendersCampaign(t *testing.T) {
 		}
 	}
 	dom = string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
-	gotBody = attrs(regexp.MustCompile(`<body[^>]*>`).FindString(dom))
-	wantBody = map[string]string{
-		"img-ok":   fmt.Sprintf("%d/%d", imgs-1, imgs),
-		"video-ok": fmt.Sprintf("%d/%d", vids-1, vids),
-		"media-ok": fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids),
-	}
-	if diff := cmp.Diff(wantBody, gotBody); diff != "" {
+	wantBody["img-ok"] = fmt.Sprintf("%d/%d", imgs-1, imgs)
+	wantBody["video-ok"] = fmt.Sprintf("%d/%d", vids-1, vids)
+	wantBody["media-ok"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids)
+	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
 		t.Errorf("media check with two files removed (-want +got):\n%s", diff)
 	}
+
+	// A new report checks the files first: the two removed ones are
+	// marked missing on their cards and no longer linked.
+	if code, _, stderr := run(t, "report", "-simulate", dir); code != 0 {
+		t.Fatalf("report: exit code %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	dom = string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
+	wantBody["img-ok"] = fmt.Sprintf("%d/%d", imgs-1, imgs-1)
+	wantBody["video-ok"] = fmt.Sprintf("%d/%d", vids-1, vids-1)
+	wantBody["media-ok"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids-2)
+	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
+		t.Errorf("media after a new report (-want +got):\n%s", diff)
+	}
+	if got := strings.Count(dom, `data-check="missing"`); got != 2 {
+		t.Errorf("cards marking a missing file: got %d, want 2", got)
+	}
+}
+
+// bodyState is what the page's script records on <body>, without the
+// timing, which varies.
+func bodyState(dom string) map[string]string {
+	got := attrs(regexp.MustCompile(`<body[^>]*>`).FindString(dom))
+	delete(got, "first-render-ms")
+	if got["ready"] != "1" {
+		got["ready"] = "not set: the script did not finish"
+	} else {
+		delete(got, "ready")
+	}
+	return got
 }
 
 // keepScreenshot copies the screenshot to screenshotArtifact and checks
@@ -175,27 +202,20 @@ func mediaCounts(st *state.State) (imgs, vids int) {
 	return imgs, vids
 }
 
-// wantTotals computes the totals the page should carry, from the state.
+// wantTotals computes the totals the page should carry, from the state of
+// a campaign whose every asset completed and whose files are intact.
 func wantTotals(st *state.State) map[string]string {
-	n := map[string]int{"completed": 0, "submitted": 0, "pending": 0, "skipped": 0, "failed": 0}
-	cost := 0
+	cost, files := 0, 0
 	for _, a := range st.Assets {
-		switch {
-		case a.Status == state.StatusIntent && a.Error != "":
-			n["skipped"]++
-		case a.Status == state.StatusIntent:
-			n["pending"]++
-		default:
-			n[string(a.Status)]++
-		}
 		if a.CostCents != nil {
 			cost += *a.CostCents
 		}
+		files += len(a.Outputs)
 	}
-	out := map[string]string{"assets": strconv.Itoa(len(st.Assets)), "cost-cents": strconv.Itoa(cost)}
-	for k, v := range n {
-		out[k] = strconv.Itoa(v)
-	}
+	n := strconv.Itoa(len(st.Assets))
+	out := map[string]string{"assets": n, "completed": n, "actual-cents": strconv.Itoa(cost),
+		"estimated-cents": strconv.Itoa(cost), "unpriced": "0", "to-spend-cents": "0", "to-spend-unpriced": "0",
+		"files-ok": strconv.Itoa(files)}
 	if st.Balance != nil {
 		out["balance-cents"] = strconv.Itoa(st.Balance.Cents)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xpflow/xpflow/internal/cli"
+	"github.com/xpflow/xpflow/internal/state"
 )
 
 // fixtureState is the hand-written state shared with the package's own
@@ -18,15 +19,31 @@ const fixtureState = "../../testdata/report/state.json"
 // exit code, stdout and stderr.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv is run with environment variables.
+func runEnv(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := &cli.Env{
 		Stdin:  strings.NewReader(""),
 		Stdout: &out,
 		Stderr: &errb,
-		Getenv: func(string) string { return "" },
+		Getenv: func(k string) string { return vars[k] },
 	}
 	code = cli.Main(env, args)
 	return code, out.String(), errb.String()
+}
+
+// copyFixture copies the fixture state and its two downloaded files into
+// dir, the state as the -simulate state.
+func copyFixture(t *testing.T, dir string) {
+	t.Helper()
+	copyFile(t, fixtureState, filepath.Join(dir, "xpflow.simulate.state.json"))
+	for _, f := range []string{"out/image.hero/a b#1.png", "out/video.spot/a.mp4"} {
+		copyFile(t, filepath.Join("../../testdata/report", f), filepath.Join(dir, filepath.FromSlash(f)))
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -55,8 +72,8 @@ func TestReportCommand(t *testing.T) {
 		"default output beside the media": {
 			args:       func(dir string) []string { return []string{"report", "-simulate", dir} },
 			wantFile:   "out/report.html",
-			wantInPage: `src="./image.hero/a%20b%231.png"`,
-			wantStdout: "Wrote a report of 8 assets to ",
+			wantInPage: `"src":"./image.hero/a%20b%231.png"`,
+			wantStdout: "Wrote a report of 8 recorded assets to ",
 		},
 		"-state and -o elsewhere": {
 			args: func(dir string) []string {
@@ -64,7 +81,7 @@ func TestReportCommand(t *testing.T) {
 					"-o", filepath.Join(dir, "review", "page.html"), dir}
 			},
 			wantFile:   "review/page.html",
-			wantInPage: `src="../out/image.hero/a%20b%231.png"`,
+			wantInPage: `"src":"../out/image.hero/a%20b%231.png"`,
 			wantStdout: "page.html",
 		},
 		"no state file": {
@@ -81,7 +98,7 @@ func TestReportCommand(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			copyFile(t, fixtureState, filepath.Join(dir, "xpflow.simulate.state.json"))
+			copyFixture(t, dir)
 			code, stdout, stderr := run(t, tc.args(dir)...)
 			if code != tc.wantCode {
 				t.Fatalf("exit code: got %d, want %d\nstderr:\n%s", code, tc.wantCode, stderr)
@@ -103,5 +120,136 @@ func TestReportCommand(t *testing.T) {
 				t.Errorf("report: got no %q in it, want it", tc.wantInPage)
 			}
 		})
+	}
+}
+
+// smallSpec is a campaign of two texts, one of which an image reads, and a
+// video of that image; the key of the second text comes from a sensitive
+// variable.
+const smallSpec = `
+variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "hunter2-sensitive"
+}
+
+text "hook" {
+  for_each = toset(["a", "b"])
+  model    = "openai/gpt-4o"
+  prompt   = "Write a hook ${each.key} ${var.secret}."
+}
+
+image "hero" {
+  model  = "bytedance/seedream-4.5"
+  prompt = "${text.hook["a"].content} product shot"
+}
+
+video "spot" {
+  model     = "seedance-2.0/image-to-video"
+  prompt    = "Slow push-in."
+  image_url = image.hero.url
+  duration  = 8
+}
+`
+
+// TestReportCommandShowsTheWholeSpec runs report from inside the spec
+// directory, with no DIR, before anything was generated: every asset of
+// the spec gets a card that says it was never generated, and the video is
+// priced from the simulator's catalog.
+func TestReportCommandShowsTheWholeSpec(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(smallSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, stdout, stderr := run(t, "report", "-simulate")
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	if want := "Wrote a report of 4 assets of the spec (0 recorded) to out/report.html"; !strings.Contains(stdout, want) {
+		t.Errorf("stdout: got %q, want it to contain %q", stdout, want)
+	}
+	page, err := os.ReadFile(filepath.Join("out", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`"address":"video.spot","block":"video.spot","kind":"video","model":"seedance-2.0/image-to-video","status":"planned","reason":"never generated: it waits for image.hero (not generated yet)","estimated_cents":`,
+		`"price_source":"catalog"`,
+		`No state at xpflow.simulate.state.json yet: nothing has been generated.`,
+		`data-planned="4"`,
+	} {
+		if !strings.Contains(string(page), s) {
+			t.Errorf("page: got no %q in it, want it", s)
+		}
+	}
+	if strings.Contains(string(page), "hunter2-sensitive") {
+		t.Errorf("page: holds the value of a sensitive variable, want it redacted")
+	}
+	if !strings.Contains(string(page), "Write a hook b [REDACTED].") {
+		t.Errorf("page: got no redacted prompt %q, want it", "Write a hook b [REDACTED].")
+	}
+}
+
+// TestReportCommandWithBrokenSpec checks that a spec with errors still
+// gives a page of the recorded assets, says so, and prints the errors.
+func TestReportCommandWithBrokenSpec(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte("text \"x\" {\n  prompt = local.nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "report", "-simulate", dir)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "8 recorded assets") {
+		t.Errorf("stdout: got %q, want the 8 recorded assets", stdout)
+	}
+	if !strings.Contains(stderr, "main.xp.hcl") {
+		t.Errorf("stderr: got %q, want the spec's diagnostics", stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "The spec has errors (run xpflow validate): the page shows the state&#39;s records only."; !strings.Contains(string(page), want) {
+		t.Errorf("page: got no %q, want it", want)
+	}
+}
+
+// TestReportCommandRedactsTheKey puts the API key in a generated text, a
+// failure reason and a prompt: the page must not hold it anywhere.
+func TestReportCommandRedactsTheKey(t *testing.T) {
+	const key = "xp_live_0123456789abcdef"
+	dir := t.TempDir()
+	copyFixture(t, dir)
+	st, err := state.Load(filepath.Join(dir, "xpflow.simulate.state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Assets[`text.hook["a"]`].Content = "XPILOT_API_KEY=" + key + "\x00HOME=/root"
+	st.Assets[`video.spot["b"]`].Error = "generation failed: bad key " + key
+	st.Assets[`image.hero["a"]`].Request["prompt"] = "<b>" + key + "</b>"
+	b, err := state.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "xpflow.simulate.state.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runEnv(t, map[string]string{"XPILOT_API_KEY": key}, "report", "-simulate", dir)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), key) || strings.Contains(string(page), "0123456789abcdef") {
+		t.Errorf("page holds the API key")
+	}
+	if got := strings.Count(string(page), "[REDACTED]"); got < 3 {
+		t.Errorf("page: got %d [REDACTED] marks, want at least 3", got)
 	}
 }

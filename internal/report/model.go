@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"html/template"
 	"sort"
 	"strings"
 
@@ -9,40 +11,77 @@ import (
 
 // The statuses a card shows. They refine the state's statuses: an intent
 // with an error is skipped (the request was never answered), an intent
-// without one is pending (its outcome is unknown).
+// without one is pending (its outcome is unknown). Assets of the spec with
+// no record are planned (never generated), skipped (an upstream asset
+// failed or was skipped) or error (the spec cannot evaluate them).
 const (
 	statusCompleted = "completed"
 	statusSubmitted = "submitted"
 	statusPending   = "pending"
 	statusSkipped   = "skipped"
 	statusFailed    = "failed"
+	statusPlanned   = "planned"
+	statusError     = "error"
 )
 
 // statusOrder is the order statuses appear in the totals and filters.
 func statusOrder() []string {
-	return []string{statusCompleted, statusSubmitted, statusPending, statusSkipped, statusFailed}
+	return []string{statusCompleted, statusSubmitted, statusPending, statusPlanned, statusSkipped, statusFailed, statusError}
 }
 
-// page is what the template renders.
+// page is what the template renders; Data is also embedded as JSON for
+// the page's script, which renders the cards.
 type page struct {
 	Title    string
-	Serial   uint64
-	Lineage  string
-	Totals   totals
+	Data     *pageData
 	Statuses []statusCount
-	Groups   []group
+	// JSON is Data encoded for the page's script.
+	JSON template.JS
+	// TotalsAttrs are the totals as data attributes of #totals, for
+	// scripts and tests: data-assets="9" data-completed="9" ...
+	TotalsAttrs template.HTMLAttr
 }
 
-// totals are the campaign's counts and money, also written as data
-// attributes of #totals for scripts and tests.
+// pageData is the whole campaign as the page's script reads it.
+type pageData struct {
+	Title   string      `json:"title"`
+	Serial  uint64      `json:"serial"`
+	Lineage string      `json:"lineage"`
+	HasPlan bool        `json:"has_plan"`
+	Notes   []string    `json:"notes,omitempty"`
+	Totals  totals      `json:"totals"`
+	Models  []modelCost `json:"models"`
+	Cards   []*card     `json:"cards"`
+}
+
+// totals are the campaign's counts and money.
 type totals struct {
-	Assets, Completed, Submitted, Pending, Skipped, Failed int
-	CostCents                                              int
-	Cost                                                   string
-	HasBalance                                             bool
-	BalanceCents                                           int
-	Balance                                                string
-	BalanceAt                                              string
+	Assets   int            `json:"assets"`
+	Statuses map[string]int `json:"statuses"`
+	// ActualCents is what the API charged, earlier takes included.
+	ActualCents int `json:"actual_cents"`
+	// EstimatedCents is the estimated price of one generation of every
+	// asset of the spec; Unpriced counts those with no known price.
+	EstimatedCents int `json:"estimated_cents"`
+	Unpriced       int `json:"unpriced"`
+	// ToSpendCents is what the next apply is estimated to spend;
+	// ToSpendUnpriced counts its generations with no known price.
+	ToSpendCents    int            `json:"to_spend_cents"`
+	ToSpendUnpriced int            `json:"to_spend_unpriced"`
+	BalanceCents    *int           `json:"balance_cents,omitempty"`
+	BalanceAt       string         `json:"balance_at,omitempty"`
+	Files           map[string]int `json:"files"`
+}
+
+// modelCost is one model's line in the cost bars.
+type modelCost struct {
+	Model           string `json:"model"`
+	Assets          int    `json:"assets"`
+	ActualCents     int    `json:"actual_cents"`
+	EstimatedCents  int    `json:"estimated_cents"`
+	Unpriced        int    `json:"unpriced"`
+	ToSpendCents    int    `json:"to_spend_cents"`
+	ToSpendUnpriced int    `json:"to_spend_unpriced"`
 }
 
 type statusCount struct {
@@ -50,114 +89,211 @@ type statusCount struct {
 	Count int
 }
 
-// group is the instances of one block (text.hook), in graph order.
-type group struct {
-	Name  string
-	Kind  string
-	Cards []*card
-}
-
+// card is one asset instance.
 type card struct {
-	ID, Address, Kind, Model, Status string
-	CostCents                        int
-	HasCost                          bool
-	Cost                             string
-	Prompt, System                   string
-	Params                           []param
-	Media                            []media
-	Missing                          []string
-	Content                          string
-	Usage                            string
-	Reason                           string
-	Took                             string
-	TaskID                           string
-	Upstream, Downstream             []link
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Block   string `json:"block"`
+	Kind    string `json:"kind"`
+	Model   string `json:"model,omitempty"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	// Next is what the next apply does with the asset, when it does
+	// anything: "replace: the request changed (prompt: ...)".
+	Next string `json:"next,omitempty"`
+	// EstimatedCents is the estimated price of one generation;
+	// PriceSource is "catalog" or "observed".
+	EstimatedCents *int   `json:"estimated_cents,omitempty"`
+	PriceSource    string `json:"price_source,omitempty"`
+	// ActualCents is what the current take cost; TakesCents what the
+	// earlier takes cost.
+	ActualCents *int    `json:"actual_cents,omitempty"`
+	TakesCents  int     `json:"takes_cents,omitempty"`
+	Prompt      string  `json:"prompt,omitempty"`
+	System      string  `json:"system,omitempty"`
+	Params      []param `json:"params,omitempty"`
+	Files       []file  `json:"files,omitempty"`
+	Content     string  `json:"content,omitempty"`
+	Usage       string  `json:"usage,omitempty"`
+	Took        string  `json:"took,omitempty"`
+	TaskID      string  `json:"task_id,omitempty"`
+	Uses        []link  `json:"uses,omitempty"`
+	UsedBy      []link  `json:"used_by,omitempty"`
+	Takes       []take  `json:"takes,omitempty"`
 }
 
-// param is one request parameter. When its value is the output URL of an
-// asset in the state, LinkID and LinkAddress point at that asset's card.
-type param struct{ Key, Value, LinkID, LinkAddress string }
-
-// media is one output file: an image, a video or another file, by its
-// path relative to the page.
-type media struct {
-	Type, Src, Name, Size string
+// param is one request parameter. When its value is the output URL of
+// another asset, Link is that asset's card id.
+type param struct {
+	Key         string `json:"key"`
+	Value       string `json:"value"`
+	Link        string `json:"link,omitempty"`
+	LinkAddress string `json:"link_address,omitempty"`
 }
 
-// link points at another asset's card; Known is false when the asset is
-// not in the state, so there is no card to jump to.
+// file is one recorded output. Src, the path relative to the page, is set
+// only when the file on disk was checked against the record (or has no
+// digest to check, Check "unverified"): a changed or missing file is
+// never linked.
+type file struct {
+	URL   string `json:"url,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Src   string `json:"src,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Type  string `json:"type"`
+	Size  string `json:"size,omitempty"`
+	Check string `json:"check"`
+	Why   string `json:"why,omitempty"`
+}
+
+// take is an earlier generation of the asset.
+type take struct {
+	N         int    `json:"n"`
+	Prompt    string `json:"prompt,omitempty"`
+	Files     []file `json:"files,omitempty"`
+	Content   string `json:"content,omitempty"`
+	CostCents *int   `json:"cost_cents,omitempty"`
+	TaskID    string `json:"task_id,omitempty"`
+	At        string `json:"at,omitempty"`
+}
+
+// link points at another asset's card; ID is empty when that asset has
+// no card.
 type link struct {
-	ID, Address string
-	Known       bool
+	ID      string `json:"id,omitempty"`
+	Address string `json:"address"`
 }
 
-func buildPage(st *state.State, title, baseDir, specDir string) (*page, error) {
-	p := &page{Title: title, Serial: st.Serial, Lineage: st.Lineage}
-	addrs := make([]string, 0, len(st.Assets))
-	for addr := range st.Assets {
-		addrs = append(addrs, addr)
-	}
-	sort.Strings(addrs)
-	ids := anchorIDs(addrs)
-	down := downstream(st)
-	byURL := outputURLs(st)
-	cards := make(map[string]*card, len(addrs))
-	for _, addr := range addrs {
-		c, err := buildCard(st.Assets[addr], ids, down[addr], byURL, baseDir, specDir)
-		if err != nil {
-			return nil, err
-		}
-		cards[addr] = c
-		p.Totals.add(c)
-	}
-	p.Totals.Cost = formatCents(p.Totals.CostCents)
-	if st.Balance != nil {
-		p.Totals.HasBalance = true
-		p.Totals.BalanceCents = st.Balance.Cents
-		p.Totals.Balance = formatCents(st.Balance.Cents)
-		if !st.Balance.At.IsZero() {
-			p.Totals.BalanceAt = st.Balance.At.UTC().Format("2006-01-02 15:04 UTC")
-		}
-	}
-	p.Statuses = p.Totals.statusCounts()
-	p.Groups = groupCards(st, addrs, cards)
-	return p, nil
-}
+// fileNotDownloaded marks an output whose URL is recorded but whose file
+// was never downloaded.
+const fileNotDownloaded = "not-downloaded"
 
-func (t *totals) add(c *card) {
+func (t *totals) add(c *card, p *Planned) {
 	t.Assets++
-	t.CostCents += c.CostCents
-	switch c.Status {
-	case statusCompleted:
-		t.Completed++
-	case statusSubmitted:
-		t.Submitted++
-	case statusPending:
-		t.Pending++
-	case statusSkipped:
-		t.Skipped++
-	case statusFailed:
-		t.Failed++
+	t.Statuses[c.Status]++
+	if c.ActualCents != nil {
+		t.ActualCents += *c.ActualCents
 	}
+	t.ActualCents += c.TakesCents
+	for _, f := range c.Files {
+		t.Files[f.Check]++
+	}
+	if p == nil {
+		return
+	}
+	if p.Priced {
+		t.EstimatedCents += p.EstimatedCents
+	} else {
+		t.Unpriced++
+	}
+	if p.spends() {
+		if p.Priced {
+			t.ToSpendCents += p.EstimatedCents
+		} else {
+			t.ToSpendUnpriced++
+		}
+	}
+}
+
+// attrs writes the totals as data attributes. Names come from fixed sets
+// (statuses, file checks) and values are numbers, so nothing needs
+// escaping.
+func (t *totals) attrs(hasPlan bool) template.HTMLAttr {
+	var b strings.Builder
+	attr := func(name string, v int) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "data-%s=\"%d\"", name, v)
+	}
+	attr("assets", t.Assets)
+	for _, s := range t.statusCounts() {
+		attr(s.Name, s.Count)
+	}
+	attr("actual-cents", t.ActualCents)
+	if hasPlan {
+		attr("estimated-cents", t.EstimatedCents)
+		attr("unpriced", t.Unpriced)
+		attr("to-spend-cents", t.ToSpendCents)
+		attr("to-spend-unpriced", t.ToSpendUnpriced)
+	}
+	if t.BalanceCents != nil {
+		attr("balance-cents", *t.BalanceCents)
+	}
+	for _, k := range sortedKeys(t.Files) {
+		attr("files-"+k, t.Files[k])
+	}
+	return template.HTMLAttr(b.String())
 }
 
 func (t *totals) statusCounts() []statusCount {
-	n := map[string]int{statusCompleted: t.Completed, statusSubmitted: t.Submitted,
-		statusPending: t.Pending, statusSkipped: t.Skipped, statusFailed: t.Failed}
 	var out []statusCount
 	for _, s := range statusOrder() {
-		if n[s] > 0 {
-			out = append(out, statusCount{Name: s, Count: n[s]})
+		if t.Statuses[s] > 0 {
+			out = append(out, statusCount{Name: s, Count: t.Statuses[s]})
 		}
 	}
 	return out
 }
 
+// modelCosts sums cost per model, in order of what was spent, then of
+// the estimate, then by name.
+func modelCosts(cards []*card, plan map[string]*Planned) []modelCost {
+	by := map[string]*modelCost{}
+	for _, c := range cards {
+		name := c.Model
+		if name == "" {
+			name = "(no model)"
+		}
+		m := by[name]
+		if m == nil {
+			m = &modelCost{Model: name}
+			by[name] = m
+		}
+		m.Assets++
+		if c.ActualCents != nil {
+			m.ActualCents += *c.ActualCents
+		}
+		m.ActualCents += c.TakesCents
+		p := plan[c.Address]
+		if p == nil {
+			continue
+		}
+		if p.Priced {
+			m.EstimatedCents += p.EstimatedCents
+		} else {
+			m.Unpriced++
+		}
+		if p.spends() {
+			if p.Priced {
+				m.ToSpendCents += p.EstimatedCents
+			} else {
+				m.ToSpendUnpriced++
+			}
+		}
+	}
+	out := make([]modelCost, 0, len(by))
+	for _, m := range by {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ActualCents != b.ActualCents {
+			return a.ActualCents > b.ActualCents
+		}
+		if a.EstimatedCents != b.EstimatedCents {
+			return a.EstimatedCents > b.EstimatedCents
+		}
+		return a.Model < b.Model
+	})
+	return out
+}
+
 // downstream maps each address to the assets that depend on it, sorted.
-func downstream(st *state.State) map[string][]string {
+func downstream(deps map[string][]string) map[string][]string {
 	out := map[string][]string{}
-	for addr, a := range st.Assets {
-		for _, d := range a.DependsOn {
+	for addr, ds := range deps {
+		for _, d := range ds {
 			out[d] = append(out[d], addr)
 		}
 	}
@@ -180,42 +316,9 @@ func outputURLs(st *state.State) map[string]string {
 	return out
 }
 
-// groupCards puts cards into one group per block, ordered by the deepest
-// of their instances in the dependency graph, then by name, so upstream
-// blocks come first even when some instances recorded no dependencies.
-func groupCards(st *state.State, addrs []string, cards map[string]*card) []group {
-	depth := depths(st)
-	byName := map[string]*group{}
-	maxDepth := map[string]int{}
-	var names []string
-	for _, addr := range addrs {
-		name := blockName(addr)
-		g, ok := byName[name]
-		if !ok {
-			g = &group{Name: name, Kind: st.Assets[addr].Kind}
-			byName[name] = g
-			names = append(names, name)
-			maxDepth[name] = depth[addr]
-		}
-		g.Cards = append(g.Cards, cards[addr])
-		maxDepth[name] = max(maxDepth[name], depth[addr])
-	}
-	sort.SliceStable(names, func(i, j int) bool {
-		if maxDepth[names[i]] != maxDepth[names[j]] {
-			return maxDepth[names[i]] < maxDepth[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	out := make([]group, len(names))
-	for i, n := range names {
-		out[i] = *byName[n]
-	}
-	return out
-}
-
-// depths returns each asset's longest chain of recorded upstream assets.
-// A cycle (which a valid state never has) is cut where it is found.
-func depths(st *state.State) map[string]int {
+// depths returns each address's longest chain of upstream assets. A
+// cycle (which a valid campaign never has) is cut where it is found.
+func depths(deps map[string][]string) map[string]int {
 	memo := map[string]int{}
 	visiting := map[string]bool{}
 	var visit func(addr string) int
@@ -223,20 +326,20 @@ func depths(st *state.State) map[string]int {
 		if d, ok := memo[addr]; ok {
 			return d
 		}
-		a, ok := st.Assets[addr]
+		ds, ok := deps[addr]
 		if !ok || visiting[addr] {
 			return -1
 		}
 		visiting[addr] = true
 		d := 0
-		for _, dep := range a.DependsOn {
+		for _, dep := range ds {
 			d = max(d, visit(dep)+1)
 		}
 		visiting[addr] = false
 		memo[addr] = d
 		return d
 	}
-	for addr := range st.Assets {
+	for addr := range deps {
 		visit(addr)
 	}
 	return memo

@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"path/filepath"
+	"strconv"
 
 	"github.com/xpflow/xpflow/internal/state"
 )
@@ -13,7 +16,8 @@ import (
 //go:embed report.html.tmpl
 var pageTemplate string
 
-// Options say where the page will live and where the state's files are.
+// Options say where the page will live, where the state's files are, and
+// what else the page should know.
 type Options struct {
 	// BaseDir is the directory the page will be written to. Media are
 	// referenced by paths relative to it, so the page works from file://.
@@ -23,11 +27,25 @@ type Options struct {
 	SpecDir string
 	// Title heads the page; empty means "xpflow campaign".
 	Title string
+	// Plan lists every asset instance of the spec, in plan order. With
+	// it, assets that have no record get a card that says why, and cards
+	// show estimated next to actual cost. Without it the page shows the
+	// state's records only.
+	Plan []Planned
+	// Notes are shown at the top of the page (for example why the plan is
+	// missing).
+	Notes []string
+	// Secrets are replaced with Redacted wherever they would appear: the
+	// API key, the values of sensitive variables.
+	Secrets []string
 }
 
 // Write renders st as a self-contained HTML page to w. Every value from the
-// state is escaped by html/template, so prompts and generated text cannot
-// inject markup. It fails when st is nil, when a media path cannot be made
+// state and the plan is escaped (html/template for markup, encoding/json
+// for the data the page's script reads), so prompts and generated text
+// cannot inject markup, and every secret is redacted first. Every output
+// file is checked against its recorded size and sha256 before the page
+// links it. Write fails when st is nil, when a media path cannot be made
 // relative to opts.BaseDir, or when w fails.
 func Write(w io.Writer, st *state.State, opts Options) error {
 	if st == nil {
@@ -45,15 +63,36 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 	if title == "" {
 		title = "xpflow campaign"
 	}
-	p, err := buildPage(st, title, base, spec)
+	d, err := buildPage(st, opts.Plan, title, base, spec)
 	if err != nil {
 		return err
 	}
-	tmpl, err := template.New("report").Parse(pageTemplate)
+	d.Notes = append(d.Notes, opts.Notes...)
+	if redact := newRedactor(opts.Secrets); redact != nil {
+		redactAll(d, redact)
+	}
+	// encoding/json escapes <, > and & in strings, so the data cannot
+	// close the <script> element it is embedded in.
+	js, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("report: encode the page data: %w", err)
+	}
+	p := &page{Title: d.Title, Data: d, Statuses: d.Totals.statusCounts(), JSON: template.JS(js),
+		TotalsAttrs: d.Totals.attrs(d.HasPlan)}
+	top := 0
+	for _, m := range d.Models {
+		top = max(top, m.ActualCents, m.EstimatedCents)
+	}
+	funcs := template.FuncMap{"cents": formatCents, "pct": func(c int) string { return percent(c, top) }}
+	tmpl, err := template.New("report").Funcs(funcs).Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("report: parse template: %w", err)
 	}
-	if err := tmpl.Execute(w, p); err != nil {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, p); err != nil {
+		return fmt.Errorf("report: write page: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write page: %w", err)
 	}
 	return nil
@@ -64,4 +103,12 @@ func defaultDir(d string) string {
 		return "."
 	}
 	return d
+}
+
+// percent is c as a share of top, for a bar's CSS width.
+func percent(c, top int) string {
+	if top <= 0 || c <= 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(100*float64(c)/float64(top), 'f', 1, 64)
 }

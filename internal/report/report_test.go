@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-	"html"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,101 +17,112 @@ import (
 
 // fixtureState is a hand-written state with every status, a hostile prompt,
 // a file name that needs escaping, a missing download and a dependency on
-// an asset not in the state.
+// an asset not in the state. Its two downloaded files are in
+// testdata/report/out, with their recorded sha256.
 const fixtureState = "../../testdata/report/state.json"
 
-// renderFixture renders the fixture as if the page lived in spec/out and
-// the state's files were relative to spec.
-func renderFixture(t *testing.T) string {
+// fixtureDir is the spec directory the fixture's file paths are relative to.
+const fixtureDir = "../../testdata/report"
+
+// render writes st with opts and returns the page and the data its script
+// reads.
+func render(t *testing.T, st *state.State, opts Options) (string, *pageData) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, st, opts); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	page := buf.String()
+	return page, pageJSON(t, page)
+}
+
+var dataRE = regexp.MustCompile(`(?s)<script type="application/json" id="xp-data">(.*?)</script>`)
+
+// pageJSON decodes the data embedded in a page.
+func pageJSON(t *testing.T, page string) *pageData {
+	t.Helper()
+	m := dataRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("page has no xp-data script")
+	}
+	var d pageData
+	if err := json.Unmarshal([]byte(m[1]), &d); err != nil {
+		t.Fatalf("decode page data: %v", err)
+	}
+	return &d
+}
+
+func loadFixture(t *testing.T) *state.State {
 	t.Helper()
 	st, err := state.Load(fixtureState)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	opts := Options{BaseDir: "/spec/out", SpecDir: "/spec", Title: "fixture <campaign>"}
-	if err := Write(&buf, st, opts); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	return buf.String()
+	return st
 }
 
-// cardSummary is what a test reads back from one rendered card.
+// renderFixture renders the fixture as if the page lived in DIR/out.
+func renderFixture(t *testing.T) (string, *pageData) {
+	t.Helper()
+	return render(t, loadFixture(t), Options{BaseDir: filepath.Join(fixtureDir, "out"), SpecDir: fixtureDir, Title: "fixture <campaign>"})
+}
+
+// cardSummary is what a test reads back from one card.
 type cardSummary struct {
-	ID, Status, Cost string
-	Media            []string
-	Uses, UsedBy     []string
-	Reason           string
+	ID, Status, Reason, Next string
+	Cost                     string
+	Files                    []string // check:src or check:path
+	Uses, UsedBy             []string // #id, or missing:address
 }
 
-var (
-	cardRE     = regexp.MustCompile(`(?s)<article class="card [^"]*" id="([^"]*)" data-address="([^"]*)" data-status="([^"]*)"(?: data-cost-cents="(\d+)")?>(.*?)</article>`)
-	mediaRE    = regexp.MustCompile(`<(?:img|video) class="media" src="([^"]*)"`)
-	usesRE     = regexp.MustCompile(`(?s)<div class="links upstream">(.*?)</div>`)
-	usedByRE   = regexp.MustCompile(`(?s)<div class="links downstream">(.*?)</div>`)
-	anchorRE   = regexp.MustCompile(`<a href="#([^"]*)"|<span class="chip mono" title="not in the state">([^<]*)</span>`)
-	reasonRE   = regexp.MustCompile(`(?s)<div class="reason (?:completed|submitted|pending|skipped|failed)" role="note"><strong>[^<]*</strong> (.*?)</div>`)
-	totalsRE   = regexp.MustCompile(`<section id="totals"[^>]*>`)
-	dataAttrRE = regexp.MustCompile(`data-([a-z-]+)="([^"]*)"`)
-)
-
-// parseCards reads every card of a page, by address.
-func parseCards(page string) map[string]cardSummary {
+func summarize(d *pageData) map[string]cardSummary {
 	out := map[string]cardSummary{}
-	for _, m := range cardRE.FindAllStringSubmatch(page, -1) {
-		c := cardSummary{ID: m[1], Status: m[3], Cost: m[4]}
-		body := m[5]
-		for _, mm := range mediaRE.FindAllStringSubmatch(body, -1) {
-			c.Media = append(c.Media, html.UnescapeString(mm[1]))
+	for _, c := range d.Cards {
+		s := cardSummary{ID: c.ID, Status: c.Status, Reason: c.Reason, Next: c.Next}
+		if c.ActualCents != nil {
+			s.Cost = strconv.Itoa(*c.ActualCents)
 		}
-		c.Uses = links(usesRE, body)
-		c.UsedBy = links(usedByRE, body)
-		if r := reasonRE.FindStringSubmatch(body); r != nil {
-			c.Reason = html.UnescapeString(r[1])
+		if c.EstimatedCents != nil {
+			s.Cost += "/est " + strconv.Itoa(*c.EstimatedCents) + " " + c.PriceSource
 		}
-		out[html.UnescapeString(m[2])] = c
+		for _, f := range c.Files {
+			where := f.Src
+			if where == "" {
+				where = f.Path + f.URL
+			}
+			s.Files = append(s.Files, f.Check+":"+where)
+		}
+		s.Uses, s.UsedBy = links(c.Uses), links(c.UsedBy)
+		out[c.Address] = s
 	}
 	return out
 }
 
-func links(re *regexp.Regexp, body string) []string {
-	m := re.FindStringSubmatch(body)
-	if m == nil {
-		return nil
-	}
+func links(ls []link) []string {
 	var out []string
-	for _, a := range anchorRE.FindAllStringSubmatch(m[1], -1) {
-		if a[1] != "" {
-			out = append(out, "#"+a[1])
+	for _, l := range ls {
+		if l.ID != "" {
+			out = append(out, "#"+l.ID)
 		} else {
-			out = append(out, "missing:"+html.UnescapeString(a[2]))
+			out = append(out, "missing:"+l.Address)
 		}
-	}
-	return out
-}
-
-// parseTotals reads the data attributes of #totals.
-func parseTotals(page string) map[string]string {
-	tag := totalsRE.FindString(page)
-	out := map[string]string{}
-	for _, m := range dataAttrRE.FindAllStringSubmatch(tag, -1) {
-		out[m[1]] = m[2]
 	}
 	return out
 }
 
 func TestWriteCards(t *testing.T) {
-	got := parseCards(renderFixture(t))
+	_, d := renderFixture(t)
 	want := map[string]cardSummary{
 		`text.hook["a"]`: {ID: "asset-text-hook-a", Status: "completed", Cost: "1",
 			UsedBy: []string{"#asset-image-hero-a"}},
 		`image.hero["a"]`: {ID: "asset-image-hero-a", Status: "completed", Cost: "5",
-			Media: []string{"./image.hero/a%20b%231.png"},
+			Files: []string{"ok:./image.hero/a%20b%231.png"},
 			Uses:  []string{"#asset-text-hook-a"}, UsedBy: []string{"#asset-video-spot-a"}},
 		`video.spot["a"]`: {ID: "asset-video-spot-a", Status: "completed", Cost: "480",
-			Media: []string{"./video.spot/a.mp4#t=0.1"}, Uses: []string{"#asset-image-hero-a"}},
+			Files: []string{"ok:./video.spot/a.mp4"}, Uses: []string{"#asset-image-hero-a"}},
 		`image.hero["b"]`: {ID: "asset-image-hero-b", Status: "completed", Cost: "5",
-			Uses: []string{"missing:text.gone"}, UsedBy: []string{"#asset-video-spot-b"}},
+			Files: []string{"not-downloaded:https://cdn.example/2.png"},
+			Uses:  []string{"missing:text.gone"}, UsedBy: []string{"#asset-video-spot-b"}},
 		`image.hero["c"]`: {ID: "asset-image-hero-c", Status: "submitted",
 			Reason: "still generating (task img_c): run apply again to collect it"},
 		`image.hero["d"]`: {ID: "asset-image-hero-d", Status: "pending",
@@ -121,49 +132,55 @@ func TestWriteCards(t *testing.T) {
 		`video.spot["c"]`: {ID: "asset-video-spot-c", Status: "skipped",
 			Reason: "insufficient credits: balance 12 cents, need 480"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, summarize(d)); diff != "" {
 		t.Errorf("cards (-want +got):\n%s", diff)
 	}
 }
 
+var totalsRE = regexp.MustCompile(`<section id="totals"[^>]*>`)
+var dataAttrRE = regexp.MustCompile(`data-([a-z-]+)="([^"]*)"`)
+
+// parseTotals reads the data attributes of #totals.
+func parseTotals(page string) map[string]string {
+	out := map[string]string{}
+	for _, m := range dataAttrRE.FindAllStringSubmatch(totalsRE.FindString(page), -1) {
+		out[m[1]] = m[2]
+	}
+	return out
+}
+
 func TestWriteTotals(t *testing.T) {
-	got := parseTotals(renderFixture(t))
+	page, _ := renderFixture(t)
 	want := map[string]string{"assets": "8", "completed": "4", "submitted": "1", "pending": "1",
-		"skipped": "1", "failed": "1", "cost-cents": "491", "balance-cents": "12"}
-	if diff := cmp.Diff(want, got); diff != "" {
+		"skipped": "1", "failed": "1", "actual-cents": "491", "balance-cents": "12",
+		"files-ok": "2", "files-not-downloaded": "1"}
+	if diff := cmp.Diff(want, parseTotals(page)); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)
 	}
 }
 
 func TestWriteEscapesAndContent(t *testing.T) {
-	page := renderFixture(t)
+	page, _ := renderFixture(t)
 	tests := map[string]struct {
 		substr string
 		want   bool
 	}{
-		"hostile prompt escaped":     {`&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; hero shot`, true},
-		"hostile prompt not raw":     {`<script>alert(`, false},
-		"title escaped":              {`<h1>fixture &lt;campaign&gt;</h1>`, true},
-		"title not raw":              {`fixture <campaign>`, false},
-		"text content escaped":       {`Quiet is the new &lt;b&gt;loud&lt;/b&gt; &amp; &#34;bold&#34;.`, true},
-		"text content not raw":       {`<b>loud</b>`, false},
-		"system prompt shown":        {`<p class="system">No hashtags.</p>`, true},
-		"params shown":               {`<dt>max_tokens</dt><dd>40</dd>`, true},
-		"bool param as JSON":         {`<dt>generate_audio</dt><dd>true</dd>`, true},
-		"output URL links its card":  {`<dt>image_url</dt><dd><a href="#asset-image-hero-a" class="mono" title="https://cdn.example/1.png">output of image.hero[&#34;a&#34;]</a></dd>`, true},
-		"missing download explained": {`<strong>Not downloaded yet</strong> (run apply again):<br><span class="mono">https://cdn.example/2.png</span>`, true},
-		"placeholder for no file":    {`<span>no image downloaded yet</span>`, true},
-		"placeholder for failed":     {`<span>no video (failed)</span>`, true},
-		"failed reason marked":       {`<div class="reason failed" role="note"><strong>Failed:</strong>`, true},
-		"skipped reason marked":      {`<div class="reason skipped" role="note"><strong>Skipped:</strong>`, true},
-		"text block first":           {`id="block-text.hook"`, true},
-		"no base64 media":            {`base64`, false},
-		"no remote stylesheet":       {`<link`, false},
-		"no http resource":           {`src="http`, false},
-		"took":                       {`<dt>took</dt><dd>1.5s</dd>`, true},
-		"usage":                      {`12 prompt &#43; 9 completion tokens`, true},
-		"file size":                  {`a b#1.png</a> · 2.0 KiB`, true},
-		"balance":                    {`<span class="n">$0.12</span><span class="l">balance</span>`, true},
+		"hostile prompt escaped in the data": {`\u003cscript\u003ealert('pwned')\u003c/script\u003e hero shot`, true},
+		"hostile prompt not raw":             {`<script>alert(`, false},
+		"title escaped":                      {`<h1>fixture &lt;campaign&gt;</h1>`, true},
+		"title not raw":                      {`fixture <campaign>`, false},
+		"text content escaped":               {`Quiet is the new \u003cb\u003eloud\u003c/b\u003e \u0026 \"bold\".`, true},
+		"text content not raw":               {`<b>loud</b>`, false},
+		"images load lazily":                 {`img.loading = "lazy"`, true},
+		"videos preload metadata only":       {`v.setAttribute("preload", "metadata")`, true},
+		"balance":                            {`<span class="n">$0.12</span><span class="l">balance</span>`, true},
+		"spent":                              {`<span class="n">$4.91</span><span class="l">spent</span>`, true},
+		"no estimate without a plan":         {`<span class="l">estimated</span>`, false},
+		"no base64 media":                    {`base64`, false},
+		"no remote stylesheet":               {`<link`, false},
+		"no http resource":                   {`src="http`, false},
+		"noscript links a checked file":      {`<a href="./image.hero/a%20b%231.png">a b#1.png</a>`, true},
+		"cost bar per model":                 {`data-model="seedance-2.0/image-to-video" data-actual-cents="480"`, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -172,29 +189,48 @@ func TestWriteEscapesAndContent(t *testing.T) {
 			}
 		})
 	}
-	if got, want := strings.Count(page, "<script"), 1; got != want {
-		t.Errorf("<script elements: got %d, want %d (only the page's own)", got, want)
+	if got, want := strings.Count(page, "<script"), 2; got != want {
+		t.Errorf("<script elements: got %d, want %d (the data and the page's own)", got, want)
 	}
 }
 
-// TestWriteGroupOrder checks that blocks come in dependency order: text
+// TestWriteDataCannotCloseScript puts </script> and a comment opener in
+// every kind of string the data carries: the embedded JSON must not end
+// early.
+func TestWriteDataCannotCloseScript(t *testing.T) {
+	st := state.New()
+	hostile := `</script><script>alert(1)</script><!--`
+	st.Assets["text.x"] = &state.Asset{Address: "text.x", Kind: "text", Status: state.StatusCompleted,
+		Content: hostile, Error: hostile, Request: map[string]any{"prompt": hostile, "system": hostile, hostile: hostile}}
+	page, d := render(t, st, Options{Title: hostile})
+	if strings.Contains(page, "</script><script>alert") || strings.Contains(page, "<!--") {
+		t.Errorf("page holds the hostile string raw")
+	}
+	if got := d.Cards[0].Content; got != hostile {
+		t.Errorf("content after a round trip: got %q, want %q", got, hostile)
+	}
+}
+
+// TestWriteGroupOrder checks that cards come in dependency order: text
 // before image before video.
 func TestWriteGroupOrder(t *testing.T) {
-	page := renderFixture(t)
+	_, d := renderFixture(t)
 	var got []string
-	for _, m := range regexp.MustCompile(`<section class="group" id="block-([^"]*)">`).FindAllStringSubmatch(page, -1) {
-		got = append(got, m[1])
+	for _, c := range d.Cards {
+		if len(got) == 0 || got[len(got)-1] != c.Block {
+			got = append(got, c.Block)
+		}
 	}
 	want := []string{"text.hook", "image.hero", "video.spot"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("group order (-want +got):\n%s", diff)
+		t.Errorf("block order (-want +got):\n%s", diff)
 	}
 }
 
 // TestWriteGolden compares the whole page with a golden file;
 // UPDATE_GOLDEN=1 rewrites it.
 func TestWriteGolden(t *testing.T) {
-	got := renderFixture(t)
+	got, _ := renderFixture(t)
 	golden := "../../testdata/report/fixture.golden.html"
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -211,16 +247,13 @@ func TestWriteGolden(t *testing.T) {
 }
 
 func TestWriteEmptyState(t *testing.T) {
-	var buf bytes.Buffer
-	if err := Write(&buf, state.New(), Options{}); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	page := buf.String()
-	got := parseTotals(page)
-	want := map[string]string{"assets": "0", "completed": "0", "submitted": "0", "pending": "0",
-		"skipped": "0", "failed": "0", "cost-cents": "0"}
-	if diff := cmp.Diff(want, got); diff != "" {
+	page, d := render(t, state.New(), Options{})
+	want := map[string]string{"assets": "0", "actual-cents": "0"}
+	if diff := cmp.Diff(want, parseTotals(page)); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)
+	}
+	if len(d.Cards) != 0 {
+		t.Errorf("cards: got %d, want none", len(d.Cards))
 	}
 	if !strings.Contains(page, "The state records no assets yet.") {
 		t.Errorf("empty page: got no empty-state message, want one")
@@ -288,6 +321,7 @@ func TestMediaType(t *testing.T) {
 		"no ext image kind": {"out/a", "image", "image"},
 		"no ext text kind":  {"out/a", "text", "file"},
 		"other ext":         {"out/a.bin", "video", "file"},
+		"url with query":    {"https://cdn.example/a.mp4?sig=1", "video", "video"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -306,7 +340,8 @@ func TestFormat(t *testing.T) {
 		"kib":            {formatBytes(3512), "3.4 KiB"},
 		"mib":            {formatBytes(3 << 20), "3.0 MiB"},
 		"no bytes":       {formatBytes(0), ""},
-		"count":          {strconv.Itoa(len(statusOrder())), "5"},
+		"percent":        {percent(1, 3), "33.3"},
+		"percent of 0":   {percent(5, 0), "0"},
 	}
 	for name, tc := range tests {
 		if tc.got != tc.want {
