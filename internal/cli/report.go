@@ -127,7 +127,7 @@ func planForReport(env *Env, dir string, f *specFlags, simulate bool) reportPlan
 	if simulate {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if c, err := connect(env, sp, true); err == nil {
+		if c, err := connect(env, sp, true, ""); err == nil {
 			rp.catalog, _ = c.client.Models(xpilot.WithPriority(ctx, xpilot.PriorityModels))
 			c.Close()
 		}
