@@ -128,7 +128,7 @@ func planForReport(env *Env, dir string, f *specFlags, simulate bool) reportPlan
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if c, err := connect(env, sp, true, ""); err == nil {
-			rp.catalog, _ = c.client.Models(xpilot.WithPriority(ctx, xpilot.PriorityModels))
+			rp.catalog, _ = c.client.Models(ctx)
 			c.Close()
 		}
 	}
