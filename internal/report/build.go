@@ -139,7 +139,27 @@ func (b *builder) ordered(addrs []string, depth map[string]int) []*card {
 	return out
 }
 
-// takes adds the earlier takes of the asset to its card.
+// takes adds the earlier takes of the asset to its card, oldest first,
+// each file checked like the current take's, and sums what they cost.
 func (b *builder) takes(c *card, a *state.Asset) error {
+	for i, t := range a.Takes {
+		files, err := b.files(a.Address, a.Kind, t.Outputs)
+		if err != nil {
+			return err
+		}
+		tk := take{N: i + 1, Files: files, Content: t.Content, TaskID: t.TaskID}
+		if p, ok := t.Request["prompt"]; ok {
+			tk.Prompt = paramValue(p)
+		}
+		if t.CostCents != nil {
+			n := *t.CostCents
+			tk.CostCents = &n
+			c.TakesCents += n
+		}
+		if !t.CompletedAt.IsZero() {
+			tk.At = t.CompletedAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		c.Takes = append(c.Takes, tk)
+	}
 	return nil
 }

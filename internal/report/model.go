@@ -178,6 +178,11 @@ func (t *totals) add(c *card, p *Planned) {
 	for _, f := range c.Files {
 		t.Files[f.Check]++
 	}
+	for _, tk := range c.Takes {
+		for _, f := range tk.Files {
+			t.Files[f.Check]++
+		}
+	}
 	if p == nil {
 		return
 	}

@@ -150,3 +150,71 @@ func TestWriteMarksChangedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTakes gives the fixture's video an earlier take whose file is
+// intact and one whose file was edited: the card lists both, oldest first,
+// links only the intact one, and the totals count what both cost.
+func TestWriteTakes(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"out/image.hero/a b#1.png", "out/video.spot/a.mp4"} {
+		b, err := os.ReadFile(filepath.Join(fixtureDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(b)(t, mkdirs(t, filepath.Join(dir, f)))
+	}
+	first, second := []byte("first take"), []byte("second take")
+	write(first)(t, mkdirs(t, filepath.Join(dir, "out/video.spot/a.11111111.mp4")))
+	write([]byte("second takE"))(t, filepath.Join(dir, "out/video.spot/a.22222222.mp4"))
+	st := loadFixture(t)
+	c1, c2 := 300, 480
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	st.Assets[`video.spot["a"]`].Takes = []state.Take{
+		{RequestHash: "sha256:t1", Request: map[string]any{"prompt": "First try."}, TaskID: "vid_1", CostCents: &c1, CompletedAt: at,
+			Outputs: []state.Output{{URL: "https://cdn.example/t1.mp4", File: "out/video.spot/a.11111111.mp4", SHA256: digest(first), Bytes: int64(len(first))}}},
+		{RequestHash: "sha256:t2", TaskID: "vid_2", CostCents: &c2,
+			Outputs: []state.Output{{URL: "https://cdn.example/t2.mp4", File: "out/video.spot/a.22222222.mp4", SHA256: digest(second), Bytes: int64(len(second))}}},
+	}
+	page, d := render(t, st, Options{BaseDir: filepath.Join(dir, "out"), SpecDir: dir})
+	var got []take
+	var takesCents int
+	for _, c := range d.Cards {
+		if c.Address == `video.spot["a"]` {
+			got, takesCents = c.Takes, c.TakesCents
+		}
+	}
+	for i := range got {
+		for j := range got[i].Files {
+			got[i].Files[j].Why = ""
+		}
+	}
+	want := []take{
+		{N: 1, Prompt: "First try.", CostCents: &c1, TaskID: "vid_1", At: "2026-01-01 10:00 UTC",
+			Files: []file{{URL: "https://cdn.example/t1.mp4", Path: "out/video.spot/a.11111111.mp4", Src: "./video.spot/a.11111111.mp4",
+				Name: "a.11111111.mp4", Type: "video", Size: "10 B", Check: fileOK}}},
+		{N: 2, CostCents: &c2, TaskID: "vid_2",
+			Files: []file{{URL: "https://cdn.example/t2.mp4", Path: "out/video.spot/a.22222222.mp4",
+				Name: "a.22222222.mp4", Type: "video", Size: "11 B", Check: fileChanged}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("takes (-want +got):\n%s", diff)
+	}
+	if takesCents != 780 {
+		t.Errorf("cost of earlier takes: got %d, want 780", takesCents)
+	}
+	totals := parseTotals(page)
+	if got, want := totals["actual-cents"], "1271"; got != want {
+		t.Errorf("spent: got %s, want %s (491 of current takes + 780 of earlier ones)", got, want)
+	}
+	if got, want := totals["files-changed"], "1"; got != want {
+		t.Errorf("changed files: got %s, want %s (the edited earlier take)", got, want)
+	}
+}
+
+func mkdirs(t *testing.T, path string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
