@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/state"
 	"github.com/xpflow/xpflow/internal/testbin"
 )
 
@@ -153,16 +154,22 @@ type stateFile struct {
 	} `json:"assets"`
 }
 
+// readState reads the state the way xpflow does, journal included, into
+// the part the tests read.
 func readState(path string) (*stateFile, error) {
-	b, err := os.ReadFile(path)
+	st, err := state.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	var st stateFile
-	if err := json.Unmarshal(b, &st); err != nil {
+	b, err := json.Marshal(st)
+	if err != nil {
 		return nil, err
 	}
-	return &st, nil
+	var out stateFile
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // waitSubmitted polls the state file until every spot is submitted with a
