@@ -50,15 +50,11 @@ func runApply(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	statePath := f.statePath
-	if statePath == "" {
-		statePath = defaultStatePath(sp, f.simulate)
-	}
-	store, err := state.Open(statePath)
+	store, closeStore, err := openStateStore(env, sp, f.statePath, f.simulate)
 	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
+		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	c, err := connect(env, sp, f.simulate, store.Snapshot().Lineage)
 	if err != nil {
 		return err

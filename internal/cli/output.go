@@ -18,7 +18,6 @@ import (
 
 	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/spec"
-	"github.com/xpflow/xpflow/internal/state"
 )
 
 // runOutput evaluates the spec's outputs with the results in the state.
@@ -46,9 +45,9 @@ func runOutput(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := state.Load(sf.resolve(sp.Dir))
+	st, err := readState(env, sp, sf.path, sf.simulate)
 	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
+		return err
 	}
 	p, diags := planner.Build(sp, planner.Options{State: st})
 	if err := printDiags(env, sp, diags); err != nil {

@@ -98,13 +98,102 @@ func statePull(ctx context.Context, env *Env, pg *pgstore.Store, path string, fo
 	if why := pgstore.Newer(store.Snapshot(), st); why != "" && !force {
 		return &ExitErr{Code: ExitError, Err: fmt.Errorf("%s: %w: %s (use -force to overwrite)", path, pgstore.ErrNewer, why)}
 	}
+	// Fold the local journal into the file first: records of the old
+	// state must not be replayed over the pulled one.
+	if err := store.Update(func(*state.State) error { return nil }); err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
 	data, err := state.Encode(st)
 	if err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
-	if err := state.WriteFileAtomic(path, data, state.FileMode); err != nil {
+	if err := state.WriteFileAtomic(store.Path(), data, state.FileMode); err != nil {
 		return &ExitErr{Code: ExitError, Err: fmt.Errorf("writing %s: %w", path, err)}
 	}
 	fmt.Fprintf(env.Stdout, "Pulled %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, pg, path)
 	return nil
+}
+
+// usePostgres reports whether a command's state is the spec's Postgres
+// campaign: the spec has a backend "postgres" block, and neither -state
+// nor -simulate (whose runs keep their own file) was given.
+func usePostgres(sp *spec.Spec, statePath string, simulate bool) bool {
+	return sp != nil && sp.Settings.Backend != nil && statePath == "" && !simulate
+}
+
+// openStateStore opens the state apply writes: the spec's Postgres
+// campaign, locked, or the state file. Call done when finished.
+func openStateStore(env *Env, sp *spec.Spec, statePath string, simulate bool) (store *state.Store, done func(), err error) {
+	if !usePostgres(sp, statePath, simulate) {
+		if statePath == "" {
+			statePath = defaultStatePath(sp, simulate)
+		}
+		store, err := state.Open(statePath)
+		if err != nil {
+			return nil, nil, &ExitErr{Code: ExitError, Err: err}
+		}
+		return store, func() { store.Close() }, nil
+	}
+	pg, err := openPostgres(context.Background(), env, sp)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err = state.OpenBackend(pg.String(), pg)
+	if err != nil {
+		pg.Close()
+		return nil, nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return store, func() { store.Close(); pg.Close() }, nil
+}
+
+// readState reads the state of a read command (plan, show, output,
+// report): one consistent snapshot of the Postgres campaign, taken while
+// runners may be writing, or the state file.
+func readState(env *Env, sp *spec.Spec, statePath string, simulate bool) (*state.State, error) {
+	if !usePostgres(sp, statePath, simulate) {
+		if statePath == "" {
+			statePath = defaultStatePath(sp, simulate)
+		}
+		st, err := state.Load(statePath)
+		if err != nil {
+			return nil, &ExitErr{Code: ExitError, Err: err}
+		}
+		return st, nil
+	}
+	ctx := context.Background()
+	pg, err := openPostgres(ctx, env, sp)
+	if err != nil {
+		return nil, err
+	}
+	defer pg.Close()
+	st, err := pg.Snapshot(ctx)
+	if err != nil {
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return st, nil
+}
+
+// quietSpec loads the spec in dir for a command that works without one
+// (show, report), to learn its backend: nil, and no message, when dir holds
+// no spec that loads.
+func quietSpec(env *Env, dir string) *spec.Spec {
+	sp, diags := spec.Load(dir, spec.LoadOptions{Getenv: env.Getenv, Environ: env.Environ})
+	if diags.HasErrors() {
+		return nil
+	}
+	return sp
+}
+
+// readStateDir reads the state for a command given a directory and state
+// flags but no loaded spec (show, state list, report): the Postgres
+// campaign when dir's spec names one, else the state file.
+func readStateDir(env *Env, dir string, sf stateFlag) (*state.State, error) {
+	if sp := quietSpec(env, dir); usePostgres(sp, sf.path, sf.simulate) {
+		return readState(env, sp, "", false)
+	}
+	st, err := state.Load(sf.resolve(dir))
+	if err != nil {
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return st, nil
 }

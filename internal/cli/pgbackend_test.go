@@ -140,3 +140,51 @@ func TestStatePushNeedsBackendAndConn(t *testing.T) {
 		t.Errorf("push without a connection string: code %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestApplyOnPostgres: apply writes the spec's campaign, not a local file;
+// plan, show, output and report read it; a second apply on another
+// machine (another directory) finds nothing to do.
+func TestApplyOnPostgres(t *testing.T) {
+	run, simEnv := startSim(t)
+	dir, env := postgresSpec(t, "quick")
+	for k, v := range simEnv {
+		env[k] = v
+	}
+	ap := invocation{args: []string{"apply", "-auto-approve", dir}, env: env}.run(t)
+	noPassword(t, ap)
+	if ap.code != 0 {
+		t.Fatalf("apply: %d\n%s", ap.code, ap.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "xpflow.state.json")); !os.IsNotExist(err) {
+		t.Errorf("apply on Postgres wrote a local state file (%v)", err)
+	}
+	paid := generates(run)
+	// Another machine: the same spec in another directory.
+	other := t.TempDir()
+	src, _ := os.ReadFile(filepath.Join(dir, "quick.xp.hcl"))
+	writeFile(t, other, "quick.xp.hcl", string(src))
+	plan := invocation{args: []string{"plan", other}, env: env}.run(t)
+	// It has the records but not the files: it plans only free downloads.
+	if plan.code != 0 || !strings.Contains(plan.stdout, "Plan: 2 to download, 2 unchanged.") {
+		t.Errorf("plan on another machine: %d\n%s\n%s", plan.code, plan.stdout, plan.stderr)
+	}
+	show := invocation{args: []string{"show", other}, env: env}.run(t)
+	if show.code != 0 || strings.Count(show.stdout, "completed") != 4 {
+		t.Errorf("show on another machine: %d\n%s\n%s", show.code, show.stdout, show.stderr)
+	}
+	rep := invocation{args: []string{"report", "-o", filepath.Join(other, "r.html"), other}, env: env}.run(t)
+	if rep.code != 0 {
+		t.Errorf("report on another machine: %d\n%s", rep.code, rep.stderr)
+	}
+	again := invocation{args: []string{"apply", "-auto-approve", other}, env: env}.run(t)
+	if again.code != 0 || generates(run) != paid {
+		t.Errorf("apply on another machine: code %d, %d generates after %d; want nothing paid again\n%s", again.code, generates(run), paid, again.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(other, "out", "image.hero", "*"))
+	if len(files) != 2 {
+		t.Errorf("apply on another machine downloaded %v, want the 2 images", files)
+	}
+	for _, r := range []result{plan, show, rep, again} {
+		noPassword(t, r)
+	}
+}

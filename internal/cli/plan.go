@@ -106,11 +106,13 @@ func runPlan(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A saved plan names the state file it was made from; a plan made
+	// from a Postgres campaign names none, and applies to the campaign.
 	statePath := f.statePath
-	if statePath == "" {
+	if statePath == "" && !usePostgres(sp, "", f.simulate) {
 		statePath = defaultStatePath(sp, f.simulate)
 	}
-	st, err := state.Load(statePath)
+	st, err := readState(env, sp, f.statePath, f.simulate)
 	if err != nil {
 		return err
 	}

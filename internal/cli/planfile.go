@@ -38,6 +38,9 @@ type planFile struct {
 
 func savePlanFile(path string, pl *planned, f *planFlags, statePath string) error {
 	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
 		if a, err := filepath.Abs(p); err == nil {
 			return a
 		}

@@ -46,21 +46,33 @@ func runReport(env *Env, args []string) error {
 	if !*noSpec {
 		rp = planForReport(env, dir, &spf, sf.simulate)
 	}
-	statePath := sf.resolve(dir)
-	_, statErr := os.Stat(statePath)
-	switch {
-	case errors.Is(statErr, fs.ErrNotExist) && rp.spec == nil:
-		hint := "run xpflow apply first"
-		if !sf.simulate && sf.path == "" {
-			hint += ", or add -simulate for the state of simulated runs"
-		}
-		return &ExitErr{Code: ExitError, Err: fmt.Errorf("no state at %s: %s", statePath, hint)}
-	case errors.Is(statErr, fs.ErrNotExist):
-		rp.notes = append(rp.notes, "No state at "+statePath+" yet: nothing has been generated.")
+	// The spec's Postgres campaign, when it names one (also under
+	// -no-spec, which only leaves the plan off the page).
+	pgSpec := rp.spec
+	if *noSpec {
+		pgSpec = quietSpec(env, dir)
 	}
-	st, err := state.Load(statePath)
-	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
+	var st *state.State
+	if usePostgres(pgSpec, sf.path, sf.simulate) {
+		if st, err = readState(env, pgSpec, "", false); err != nil {
+			return err
+		}
+	} else {
+		statePath := sf.resolve(dir)
+		_, statErr := os.Stat(statePath)
+		switch {
+		case errors.Is(statErr, fs.ErrNotExist) && rp.spec == nil:
+			hint := "run xpflow apply first"
+			if !sf.simulate && sf.path == "" {
+				hint += ", or add -simulate for the state of simulated runs"
+			}
+			return &ExitErr{Code: ExitError, Err: fmt.Errorf("no state at %s: %s", statePath, hint)}
+		case errors.Is(statErr, fs.ErrNotExist):
+			rp.notes = append(rp.notes, "No state at "+statePath+" yet: nothing has been generated.")
+		}
+		if st, err = state.Load(statePath); err != nil {
+			return &ExitErr{Code: ExitError, Err: err}
+		}
 	}
 	opts := report.Options{SpecDir: dir, Title: reportTitle(dir), Secrets: rp.secrets}
 	if k := env.Getenv("XPILOT_API_KEY"); k != "" {

@@ -55,9 +55,9 @@ func runShow(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := state.Load(sf.resolve(dir))
+	st, err := readStateDir(env, dir, sf)
 	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -145,9 +145,9 @@ func stateList(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := state.Load(sf.resolve(dir))
+	st, err := readStateDir(env, dir, sf)
 	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
+		return err
 	}
 	if *asJSON {
 		type entry struct {

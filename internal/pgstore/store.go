@@ -304,6 +304,11 @@ func (s *Store) put(ctx context.Context, tx pgx.Tx, ch Change) (uint64, error) {
 	return serial, nil
 }
 
+func jsonOf(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
 func (s *Store) journal(ctx context.Context, tx pgx.Tx, addr, event, taskID string, cents *int, serial uint64) error {
 	var task *string
 	if taskID != "" {

@@ -1,0 +1,79 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// A Store is a state.Backend: state.OpenBackend(s.String(), s) gives the
+// executor a state.Store whose every write is a committed transaction.
+var _ state.Backend = (*Store)(nil)
+
+// Load implements state.Backend: the campaign's snapshot. Nothing is
+// pending: every appended record is already part of the rows.
+func (s *Store) Load() (*state.State, int, error) {
+	st, err := s.Snapshot(context.Background())
+	return st, 0, err
+}
+
+// Append implements state.Backend: r is committed, with its journal rows,
+// before Append returns.
+func (s *Store) Append(r *state.Record) error {
+	if r.Lineage != s.lineage {
+		return fmt.Errorf("%s: record %d belongs to state lineage %s, not the campaign's %s", s.where, r.Serial, r.Lineage, s.lineage)
+	}
+	_, err := s.Put(context.Background(), Change{Assets: r.Assets, Removed: r.Removed, Models: r.Models, Balance: r.Balance})
+	return err
+}
+
+// Compact implements state.Backend: it makes the rows hold st exactly,
+// writing only the records that differ, in one transaction. After Appends
+// they already do, and only the serial moves; after a whole-state Update
+// (state rm) the changed and removed assets are written.
+func (s *Store) Compact(st *state.State) error {
+	if st.Lineage != s.lineage {
+		return fmt.Errorf("%s: the state has lineage %s, not the campaign's %s", s.where, st.Lineage, s.lineage)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM xpflow_campaigns WHERE name = $1 FOR UPDATE", s.campaign); err != nil {
+			return err
+		}
+		cur, err := s.readState(ctx, tx)
+		if err != nil {
+			return err
+		}
+		ch := Change{Assets: map[string]*state.Asset{}, Models: st.Models, Balance: st.Balance}
+		for addr, a := range st.Assets {
+			if old, ok := cur.Assets[addr]; !ok || !sameRecord(old, a) {
+				ch.Assets[addr] = a
+			}
+		}
+		for addr := range cur.Assets {
+			if _, ok := st.Assets[addr]; !ok {
+				ch.Removed = append(ch.Removed, addr)
+			}
+		}
+		if _, err := s.put(ctx, tx, ch); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE xpflow_campaigns SET serial = $2 WHERE name = $1", s.campaign, int64(st.Serial))
+		return err
+	})
+	if err != nil {
+		return s.fail("writing the state", err)
+	}
+	return nil
+}
+
+// sameRecord reports whether two records encode alike.
+func sameRecord(a, b *state.Asset) bool {
+	x, err1 := jsonOf(a)
+	y, err2 := jsonOf(b)
+	return err1 == nil && err2 == nil && x == y
+}
