@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -20,20 +21,27 @@ import (
 
 // specFlags are the flags shared by commands that load a spec.
 type specFlags struct {
-	vars     multiFlag
-	varFiles multiFlag
+	vars         multiFlag
+	varFiles     multiFlag
+	allowOutside bool
 }
 
 func (f *specFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.vars, "var", "set a variable: -var 'name=value' (repeatable)")
 	fs.Var(&f.varFiles, "var-file", "load variables from an HCL file (repeatable)")
+	fs.BoolVar(&f.allowOutside, "allow-outside-files", false,
+		"let file() and templatefile() read, and output_dir name, paths outside the spec directory")
 }
 
 // loadSpec loads the spec at path and prints its diagnostics. It fails
 // when there are errors.
 func loadSpec(env *Env, path string, f *specFlags) (*spec.Spec, error) {
+	var secrets []string
+	if env.Getenv != nil {
+		secrets = []string{strings.TrimSpace(env.Getenv(xpilot.EnvAPIKey))}
+	}
 	sp, diags := spec.Load(path, spec.LoadOptions{Vars: f.vars, VarFiles: f.varFiles,
-		Getenv: env.Getenv, Environ: env.Environ})
+		Getenv: env.Getenv, Environ: env.Environ, AllowOutsideFiles: f.allowOutside, Secrets: secrets})
 	if err := printDiags(env, sp, diags); err != nil {
 		return nil, err
 	}

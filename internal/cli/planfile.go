@@ -27,6 +27,7 @@ type planFile struct {
 	Targets       []string          `json:"targets,omitempty"`
 	Replace       []string          `json:"replace,omitempty"`
 	Simulate      bool              `json:"simulate,omitempty"`
+	AllowOutside  bool              `json:"allow_outside_files,omitempty"`
 	StatePath     string            `json:"state_path"`
 	SpecDigest    string            `json:"spec_digest"`
 	StateLineage  string            `json:"state_lineage"`
@@ -51,7 +52,8 @@ func savePlanFile(path string, pl *planned, f *planFlags, statePath string) erro
 		varFiles[i] = abs(v)
 	}
 	pf := planFile{FormatVersion: "1", Dir: abs(pl.spec.Dir), Vars: f.vars, VarFiles: varFiles,
-		Targets: f.targets, Replace: f.replace, Simulate: f.simulate, StatePath: abs(statePath)}
+		Targets: f.targets, Replace: f.replace, Simulate: f.simulate, StatePath: abs(statePath),
+		AllowOutside: f.allowOutside}
 	pf.fill(pl)
 	b, err := json.MarshalIndent(pf, "", "  ")
 	if err != nil {
@@ -147,7 +149,7 @@ func readPlanFile(path string) (*planFile, error) {
 
 func (pf *planFile) restoreFlags(f *planFlags) {
 	f.vars, f.varFiles, f.targets, f.replace = pf.Vars, pf.VarFiles, pf.Targets, pf.Replace
-	f.simulate, f.statePath = pf.Simulate, pf.StatePath
+	f.simulate, f.statePath, f.allowOutside = pf.Simulate, pf.StatePath, pf.AllowOutside
 }
 
 // check compares the saved plan with one made now and names what changed.

@@ -2,8 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,17 +17,27 @@ import (
 // funcTable is the set of functions available in expressions.
 type funcTable map[string]function.Function
 
+// fileReader reads the files that file() and templatefile() name:
+// relative to the spec directory, confined to it unless allowOutside, at
+// most MaxSourceBytes, with every secret replaced by Redacted.
+type fileReader struct {
+	dir          string
+	allowOutside bool
+	secrets      []string
+}
+
 // newFuncTable returns the function table for a spec in dir: the cty
 // standard library under Terraform's names plus file and templatefile,
 // which read paths relative to dir.
-func newFuncTable(dir string) funcTable {
-	t := baseFunctions(dir)
-	t["templatefile"] = templateFileFunc(dir, t)
+func newFuncTable(dir string, opts LoadOptions) funcTable {
+	r := &fileReader{dir: dir, allowOutside: opts.AllowOutsideFiles, secrets: opts.Secrets}
+	t := baseFunctions(r)
+	t["templatefile"] = templateFileFunc(r, t)
 	return t
 }
 
 // baseFunctions is every function except templatefile, alphabetised.
-func baseFunctions(dir string) funcTable {
+func baseFunctions(r *fileReader) funcTable {
 	return funcTable{
 		"abs":                    stdlib.AbsoluteFunc,
 		"can":                    tryfunc.CanFunc,
@@ -42,7 +52,7 @@ func baseFunctions(dir string) funcTable {
 		"csvdecode":              stdlib.CSVDecodeFunc,
 		"distinct":               stdlib.DistinctFunc,
 		"element":                stdlib.ElementFunc,
-		"file":                   fileFunc(dir),
+		"file":                   fileFunc(r),
 		"flatten":                stdlib.FlattenFunc,
 		"floor":                  stdlib.FloorFunc,
 		"format":                 stdlib.FormatFunc,
@@ -98,28 +108,51 @@ func baseFunctions(dir string) funcTable {
 	}
 }
 
-// readSpecFile reads path (relative to dir) as UTF-8 text.
-func readSpecFile(dir, path string) (string, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	src, err := os.ReadFile(path)
+// read returns the file at path (relative to the spec directory) as UTF-8
+// text. A file outside the spec directory is refused unless allowed; a
+// secret in it is replaced by Redacted, so the API key can never reach a
+// prompt, the state or an output through a file.
+func (r *fileReader) read(path string) (string, error) {
+	full, err := insideDir(r.dir, path, r.allowOutside)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err
+	}
+	fi, err := os.Stat(full)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", full, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", full)
+	}
+	if fi.Size() > MaxSourceBytes {
+		return "", fmt.Errorf("%s is %d bytes, over the %d-byte limit for files read by a spec", full, fi.Size(), MaxSourceBytes)
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", full, err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", full, err)
+	}
+	if len(src) > MaxSourceBytes {
+		return "", fmt.Errorf("%s is over the %d-byte limit for files read by a spec", full, MaxSourceBytes)
 	}
 	if !utf8.Valid(src) {
-		return "", fmt.Errorf("%s is not valid UTF-8 text", path)
+		return "", fmt.Errorf("%s is not valid UTF-8 text", full)
 	}
-	return string(src), nil
+	text, _ := redact(string(src), r.secrets)
+	return text, nil
 }
 
 // fileFunc is file(path): the contents of a file relative to the spec directory.
-func fileFunc(dir string) function.Function {
+func fileFunc(r *fileReader) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			s, err := readSpecFile(dir, args[0].AsString())
+			s, err := r.read(args[0].AsString())
 			if err != nil {
 				return cty.UnknownVal(cty.String), err
 			}
@@ -130,15 +163,18 @@ func fileFunc(dir string) function.Function {
 
 // templateFileFunc is templatefile(path, vars): an HCL template rendered with
 // vars and every function of funcs except templatefile itself.
-func templateFileFunc(dir string, funcs funcTable) function.Function {
+func templateFileFunc(r *fileReader, funcs funcTable) function.Function {
 	inner := map[string]function.Function{}
 	for name, f := range funcs {
 		inner[name] = f
 	}
 	render := func(args []cty.Value) (cty.Value, error) {
-		src, err := readSpecFile(dir, args[0].AsString())
+		src, err := r.read(args[0].AsString())
 		if err != nil {
 			return cty.DynamicVal, err
+		}
+		if diags := checkSource([]byte(src), args[0].AsString(), true); diags.HasErrors() {
+			return cty.DynamicVal, fmt.Errorf("template %s: %w", args[0].AsString(), diags)
 		}
 		expr, diags := hclsyntax.ParseTemplate([]byte(src), args[0].AsString(), hcl.InitialPos)
 		if diags.HasErrors() {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,7 +34,8 @@ func Load(path string, opts LoadOptions) (*Spec, hcl.Diagnostics) {
 	dir, names, diags := listFiles(path)
 	s.Dir = dir
 	s.Settings.OutputDir = filepath.Join(dir, "out")
-	s.functions = newFuncTable(dir)
+	s.functions = newFuncTable(dir, opts)
+	s.allowOutside = opts.AllowOutsideFiles
 	if diags.HasErrors() {
 		return s, diags
 	}
@@ -107,9 +109,10 @@ func absDir(p string) string {
 	return p
 }
 
-// parseFile reads and parses one spec file.
+// parseFile reads and parses one spec file, refusing one too large or
+// nested too deep for the parser.
 func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(name)
+	src, err := readLimited(name)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -118,5 +121,19 @@ func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
 			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
 		}}
 	}
+	if diags := checkSource(src, name, false); diags.HasErrors() {
+		return nil, diags
+	}
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+}
+
+// readLimited reads a file of at most MaxSourceBytes (one byte more is
+// read, so checkSource can report the excess without reading it all).
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
 }

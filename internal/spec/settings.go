@@ -21,7 +21,12 @@ func (s *Spec) evalSettings(t *topBlocks) hcl.Diagnostics {
 				if !filepath.IsAbs(dir) {
 					dir = filepath.Join(s.Dir, dir)
 				}
-				s.Settings.OutputDir = filepath.Clean(dir)
+				dir = filepath.Clean(dir)
+				if more := s.checkOutputDir(attr, dir); more.HasErrors() {
+					diags = append(diags, more...)
+				} else {
+					s.Settings.OutputDir = dir
+				}
 			} else {
 				diags = append(diags, more...)
 			}
@@ -103,4 +108,20 @@ func wholeNumber(v cty.Value) (int, bool) {
 		return 0, false
 	}
 	return int(i), true
+}
+
+// checkOutputDir refuses an output directory that is a file system root
+// or, unless AllowOutsideFiles, outside the spec directory: apply writes and sweeps there, and output_dir = "/" made it
+// walk the whole file system.
+func (s *Spec) checkOutputDir(attr *hcl.Attribute, dir string) hcl.Diagnostics {
+	specDir := filepath.Clean(s.Dir)
+	switch {
+	case filepath.Dir(dir) == dir:
+		return diag(attr.Expr.Range().Ptr(), "Invalid output directory",
+			fmt.Sprintf("output_dir is %s, the root of the file system: pick a directory that only this campaign writes to.", dir))
+	case !s.allowOutside && !within(specDir, dir):
+		return diag(attr.Expr.Range().Ptr(), "Output directory outside the spec directory",
+			fmt.Sprintf("output_dir is %s, outside the spec directory %s. Use a directory inside it, or run with -allow-outside-files to write there.", dir, specDir))
+	}
+	return nil
 }

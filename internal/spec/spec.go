@@ -30,6 +30,13 @@ type LoadOptions struct {
 	VarFiles []string            // -var-file paths, in order (relative to cwd)
 	Getenv   func(string) string // nil: no env vars; for XPFLOW_VAR_*
 	Environ  []string            // os.Environ() style list, to find XPFLOW_VAR_* names
+	// AllowOutsideFiles lets file() and templatefile() read, and
+	// output_dir name, paths outside the spec directory
+	// (-allow-outside-files).
+	AllowOutsideFiles bool
+	// Secrets are replaced by Redacted wherever a spec reads a file, so
+	// the API key cannot reach a prompt. Empty strings are ignored.
+	Secrets []string
 }
 
 // Spec is a decoded, validated campaign.
@@ -46,6 +53,8 @@ type Spec struct {
 	assetByAddr map[string]*Asset
 	localExprs  map[string]*hcl.Attribute
 	functions   funcTable
+	// allowOutside is LoadOptions.AllowOutsideFiles.
+	allowOutside bool
 	// badExprs holds expressions whose references Load already reported as
 	// errors; Expand, Eval and Outputs skip them instead of reporting again.
 	badExprs map[hcl.Expression]bool

@@ -123,6 +123,9 @@ func parseRawValue(raw string, ty cty.Type) cty.Value {
 	if ty == cty.String {
 		return cty.StringVal(raw)
 	}
+	if checkSource([]byte(raw), "-var", false).HasErrors() {
+		return cty.StringVal(raw) // too deep to be an expression: taken as text
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), "-var", hcl.InitialPos)
 	if !diags.HasErrors() {
 		if val, vdiags := expr.Value(nil); !vdiags.HasErrors() {
@@ -136,13 +139,16 @@ func parseRawValue(raw string, ty cty.Type) cty.Value {
 
 // varFileValues reads name = value pairs from an HCL variables file.
 func (s *Spec) varFileValues(path string, set map[string]varValue) hcl.Diagnostics {
-	src, err := os.ReadFile(path)
+	src, err := readLimited(path)
 	if err != nil {
 		detail := fmt.Sprintf("Cannot read variables file %s: %s.", path, err)
 		if errors.Is(err, fs.ErrNotExist) {
 			detail = fmt.Sprintf("The variables file %s does not exist.", path)
 		}
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read variables file", Detail: detail}}
+	}
+	if diags := checkSource(src, path, false); diags.HasErrors() {
+		return diags
 	}
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if f == nil {

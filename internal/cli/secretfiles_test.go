@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// secretSpec is a campaign in root/spec whose prompt reads path through
+// file(); root/outside.txt holds the API key, as /proc/self/environ does
+// for a real apply. Tests run in root, as a user would.
+func secretSpec(t *testing.T, path string) string {
+	t.Helper()
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "spec"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "outside.txt", "XPILOT_API_KEY="+testKey+"\x00HOME=/root")
+	writeFile(t, root, "spec/keyed.txt", "my key: "+testKey)
+	writeFile(t, root, "spec/main.xp.hcl", `text "hook" {
+  model  = "openai/gpt-4o"
+  prompt = "hi ${file("`+path+`")}"
+}
+
+output "hook" {
+  value = text.hook.content
+}
+
+output "prompt" {
+  value = "hi ${file("`+path+`")}"
+}
+`)
+	t.Chdir(root)
+	return root
+}
+
+// TestFileFunctionCannotReadTheKey is the issue's report: prompt = "hi
+// ${file("/proc/self/environ")}" put XPILOT_API_KEY=... into the state,
+// the report, output, output -json and show -json. Reading outside the
+// spec directory is now refused with a diagnostic naming file and line.
+func TestFileFunctionCannotReadTheKey(t *testing.T) {
+	for _, path := range []string{"/proc/self/environ", "../outside.txt"} {
+		t.Run(path, func(t *testing.T) {
+			run, env := startSim(t)
+			secretSpec(t, path)
+			got := invocation{args: []string{"apply", "-auto-approve", "spec"}, env: env}.run(t)
+			if got.code != ExitError {
+				t.Fatalf("apply exited %d, want %d\n%s", got.code, ExitError, got.stderr)
+			}
+			for _, want := range []string{"main.xp.hcl line 3", path, "-allow-outside-files"} {
+				if !strings.Contains(got.stderr, want) {
+					t.Errorf("stderr does not name %q:\n%s", want, got.stderr)
+				}
+			}
+			if n := generates(run); n != 0 {
+				t.Errorf("%d generate requests sent, want none", n)
+			}
+		})
+	}
+}
+
+// TestKeyReadByASpecIsRedactedEverywhere: when the user lifts the
+// confinement, or keeps the key in a file inside the spec directory, the
+// key is replaced by [REDACTED] before it can reach the request, the
+// state, the report or any output.
+func TestKeyReadByASpecIsRedactedEverywhere(t *testing.T) {
+	for name, tc := range map[string]struct {
+		path  string
+		flags []string
+	}{
+		"outside, allowed": {path: "../outside.txt", flags: []string{"-allow-outside-files"}},
+		"inside":           {path: "keyed.txt"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run, env := startSim(t)
+			root := secretSpec(t, tc.path)
+			var outputs []string
+			for _, args := range [][]string{
+				append(append([]string{"apply", "-auto-approve"}, tc.flags...), "spec"),
+				append([]string{"output", "-dir", "spec"}, tc.flags...),
+				append([]string{"output", "-json", "-dir", "spec"}, tc.flags...),
+				{"show", "-json", "spec"},
+				{"report", "spec"},
+			} {
+				got := invocation{args: args, env: env}.run(t) // run fails the test if stdout or stderr shows the key
+				if got.code != 0 {
+					t.Fatalf("xpflow %s exited %d\n%s\n%s", strings.Join(args, " "), got.code, got.stdout, got.stderr)
+				}
+				outputs = append(outputs, got.stdout)
+			}
+			if !strings.Contains(strings.Join(outputs, ""), "[REDACTED]") {
+				t.Errorf("no output shows [REDACTED] where the key was:\n%s", strings.Join(outputs, "\n"))
+			}
+			for _, r := range run.Server.Log() {
+				if strings.Contains(string(r.Body), testKey) {
+					t.Errorf("a request body sent the key: %s", r.Body)
+				}
+			}
+			scanTree(t, filepath.Join(root, "spec"), testKey, "keyed.txt")
+		})
+	}
+}
+
+// scanTree fails the test for every file under dir (except those named
+// skip, which the user wrote) whose bytes contain secret.
+func scanTree(t *testing.T, dir, secret, skip string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == skip {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s holds the API key", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
