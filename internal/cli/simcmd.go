@@ -16,6 +16,8 @@ type simFlags struct {
 	videoMin, videoMax time.Duration
 	imageMin, imageMax time.Duration
 	faults             sim.Faults
+	unseen             int
+	unseenAge          time.Duration
 }
 
 func (f *simFlags) register(fs *flag.FlagSet) {
@@ -28,6 +30,8 @@ func (f *simFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.videoMax, "video-latency-max", 120*time.Second, "longest video generation")
 	fs.DurationVar(&f.imageMin, "image-latency-min", 5*time.Second, "shortest async image generation")
 	fs.DurationVar(&f.imageMax, "image-latency-max", 20*time.Second, "longest async image generation")
+	fs.IntVar(&f.unseen, "unseen-requests", 0, "requests the key already has in its window, from a client xpflow does not see")
+	fs.DurationVar(&f.unseenAge, "unseen-age", 0, "how long ago the -unseen-requests were sent (they leave the window 1m after)")
 	fl := &f.faults
 	fs.Float64Var(&fl.TaskFailureRate, "task-failure-rate", 0, "fraction of async tasks that end failed")
 	fs.Float64Var(&fl.SubmitErrorRate, "submit-error-rate", 0, "fraction of generate requests answered 500 GENERATION_FAILED")
@@ -51,7 +55,7 @@ func runSim(env *Env, args []string) error {
 	}
 	run, err := sim.Start(f.addr, sim.WithKey(f.key, f.credits), sim.WithRateLimit(f.rpm), sim.WithSeed(f.seed),
 		sim.WithLatency("video", f.videoMin, f.videoMax), sim.WithLatency("image", f.imageMin, f.imageMax),
-		sim.WithFaults(f.faults))
+		sim.WithFaults(f.faults), sim.WithUnseenRequests(f.key, f.unseen, f.unseenAge))
 	if err != nil {
 		return &ExitErr{Code: ExitError, Err: fmt.Errorf("start the simulator: %w", err)}
 	}

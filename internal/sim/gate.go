@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -74,6 +75,20 @@ func (s *Server) admit(key string) (response, bool) {
 	}
 	s.windows[key] = append(times, now)
 	return response{}, true
+}
+
+// FillWindow records n requests of key at time at in its rate-limit window,
+// as if a client the test does not control had sent them: they take slots
+// until at+1m. They appear in no log or counter.
+func (s *Server) FillWindow(key string, n int, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	times := s.windows[key]
+	for range n {
+		times = append(times, at)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	s.windows[key] = times
 }
 
 // rateLimited is a 429 with Retry-After in whole seconds, rounded up, at least 1.

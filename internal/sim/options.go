@@ -31,6 +31,13 @@ type config struct {
 	faults    Faults
 	// taskSecret signs task ids (WithTaskSecret); nil: plain ids.
 	taskSecret []byte
+	unseen     []unseenRequests
+}
+
+type unseenRequests struct {
+	key string
+	n   int
+	age time.Duration
 }
 
 func defaultConfig() config {
@@ -56,6 +63,14 @@ func WithKey(key string, creditsCents int) Option {
 // window (default 30). A value <= 0 disables the limit.
 func WithRateLimit(perMinute int) Option {
 	return func(c *config) { c.rateLimit = perMinute }
+}
+
+// WithUnseenRequests makes the server start with n requests of key already
+// in its rate-limit window, sent age ago by a client nobody else sees (another
+// machine, a curl script). They count against the limit until they are a
+// window old, as real requests would. It may be given many times.
+func WithUnseenRequests(key string, n int, age time.Duration) Option {
+	return func(c *config) { c.unseen = append(c.unseen, unseenRequests{key, n, age}) }
 }
 
 // WithClock sets the clock that task latency, the rate-limit window, output

@@ -97,3 +97,26 @@ func TestRateLimitCountsPollsAndNotCDN(t *testing.T) {
 		t.Errorf("counters [req gen poll cdn 429 200s 404s charged] (-want +got):\n%s", diff)
 	}
 }
+
+func TestUnseenRequestsFillTheWindow(t *testing.T) {
+	h := start(t, WithRateLimit(3), WithUnseenRequests(DefaultKey, 2, 50*time.Second))
+	want := []step{
+		{0, "", 200, ""},                // 2 unseen + this one
+		{0, "", 429, "10"},              // the unseen ones leave at t0+10s
+		{10 * time.Second, "", 200, ""}, // they left
+		{0, "", 200, ""},
+		{0, "", 429, "50"}, // the first seen one leaves at t0+60s
+	}
+	var got []step
+	for _, s := range want {
+		h.clock.Advance(s.advance)
+		r := h.send("GET", "/api/v1/models", h.key, nil)
+		got = append(got, step{s.advance, "", r.status, r.header.Get("Retry-After")})
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(step{})); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if n := len(h.run.Server.Log()); n != len(want) {
+		t.Errorf("log has %d requests, want the %d sent (unseen ones are not logged)", n, len(want))
+	}
+}

@@ -100,6 +100,9 @@ func New(opts ...Option) *Server {
 	for _, k := range cfg.keys {
 		s.credits[k.key] = k.cents
 	}
+	for _, u := range cfg.unseen {
+		s.FillWindow(u.key, u.n, s.clock.Now().Add(-u.age))
+	}
 	return s
 }
 

@@ -18,12 +18,17 @@
 //	{
 //	  "version": 1,
 //	  "closed_until": 1764581234000000000,     // unix ns; 0 when open
-//	  "entries": [{"owner": "9f2c…", "at": 1764581170000000000}]
+//	  "entries": [
+//	    {"owner": "9f2c…", "seq": 7, "at": 1764581170000000000},
+//	    {"owner": "9f2c…", "seq": 8, "at": 1764581171000000000, "open": true}
+//	  ]
 //	}
 //
 // The file name is the SHA-256 of the base URL and the key, so the ledger
-// never holds the key nor anything it could be recovered from. An entry
-// occupies the window from its time until Window (plus Grace, the time a
-// request may take to reach the server) later. The file is not fsynced: it
+// never holds the key nor anything it could be recovered from. An open entry
+// is a request in flight, dated from its grant; it occupies the window until
+// its owner closes it when the answer comes back (then it is dated from the
+// answer and leaves Window plus Grace later), or at most OpenMax, so that a
+// process killed mid-request frees its slots. The file is not fsynced: it
 // only matters for one window, which is shorter than any reboot.
 package window

@@ -37,7 +37,7 @@ func FuzzLedger(f *testing.F) {
 					t.Errorf("entry %+v survived pruning at %v", e, now)
 				}
 			}
-			l.Add("me", now)
+			l.Add("me", 1, now, true)
 			after = *l
 			return true
 		})

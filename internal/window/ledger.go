@@ -11,10 +11,14 @@ import (
 // Window is the span over which the API counts the requests of a key.
 const Window = time.Minute
 
-// Grace is added to the end of another process's entry: the entry is dated
-// when the slot was granted, and the request reaches the server (which dates
-// it on arrival) a little later.
+// Grace is added to the end of a closed entry: the server dates a request on
+// arrival, and a caller of Limiter.Wait sends a little after its grant.
 const Grace = time.Second
+
+// OpenMax bounds how long an open entry (a request whose answer has not come
+// back) stays in the window: its request reached the server long before,
+// and a process killed mid-request must not hold its slots for ever.
+const OpenMax = 2 * Window
 
 // MaxEntries bounds a ledger; the oldest entries go first beyond it.
 const MaxEntries = 4096
@@ -29,12 +33,23 @@ const version = 1
 type Entry struct {
 	// Owner is the random token of the process that sent the request.
 	Owner string
-	// At is when the request was granted a slot.
+	// Seq numbers the owner's entries, so that it can close them.
+	Seq uint64
+	// At is when the request was granted a slot, or, once closed, when its
+	// answer came back.
 	At time.Time
+	// Open is true while the request is in flight.
+	Open bool
 }
 
-// End is when e leaves the window.
-func (e Entry) End() time.Time { return e.At.Add(Window + Grace) }
+// End is when e leaves the window: Window (and Grace) after its answer, or
+// OpenMax after its grant while no answer has come back.
+func (e Entry) End() time.Time {
+	if e.Open {
+		return e.At.Add(OpenMax)
+	}
+	return e.At.Add(Window + Grace)
+}
 
 // Ledger is the shared window of one key. The zero value is an empty,
 // open ledger.
@@ -92,22 +107,36 @@ func (l *Ledger) Close(now, t time.Time) {
 	}
 }
 
-// Add records a request of owner granted at.
-func (l *Ledger) Add(owner string, at time.Time) {
-	l.Entries = append(l.Entries, Entry{Owner: owner, At: at})
+// Add records a request of owner granted at; open marks it in flight until
+// CloseEntry.
+func (l *Ledger) Add(owner string, seq uint64, at time.Time, open bool) {
+	l.Entries = append(l.Entries, Entry{Owner: owner, Seq: seq, At: at, Open: open})
+}
+
+// CloseEntry dates the open entry seq of owner from at, when its answer came
+// back. It reports whether the entry was found.
+func (l *Ledger) CloseEntry(owner string, seq uint64, at time.Time) bool {
+	for i := range l.Entries {
+		if e := &l.Entries[i]; e.Owner == owner && e.Seq == seq && e.Open {
+			e.At, e.Open = at, false
+			return true
+		}
+	}
+	return false
 }
 
 // Others returns when each entry not made by owner leaves the window,
-// earliest first. Call Prune first.
-func (l *Ledger) Others(owner string) []time.Time {
-	var ends []time.Time
+// earliest first, and whether any of them is open (its end will move when
+// its owner closes it). Call Prune first.
+func (l *Ledger) Others(owner string) (ends []time.Time, open bool) {
 	for _, e := range l.Entries {
 		if e.Owner != owner {
 			ends = append(ends, e.End())
+			open = open || e.Open
 		}
 	}
 	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
-	return ends
+	return ends, open
 }
 
 // Count returns the number of entries made by owner and by everyone else.
@@ -124,7 +153,9 @@ func (l *Ledger) Count(owner string) (own, others int) {
 
 type wireEntry struct {
 	Owner string `json:"owner"`
+	Seq   uint64 `json:"seq,omitempty"`
 	At    int64  `json:"at"`
+	Open  bool   `json:"open,omitempty"`
 }
 
 type wireLedger struct {
@@ -140,7 +171,7 @@ func (l *Ledger) Encode() []byte {
 		w.ClosedUntil = l.ClosedUntil.UnixNano()
 	}
 	for _, e := range l.Entries {
-		w.Entries = append(w.Entries, wireEntry{Owner: e.Owner, At: e.At.UnixNano()})
+		w.Entries = append(w.Entries, wireEntry{Owner: e.Owner, Seq: e.Seq, At: e.At.UnixNano(), Open: e.Open})
 	}
 	b, err := json.Marshal(w)
 	if err != nil {
@@ -177,7 +208,7 @@ func Decode(b []byte) (Ledger, error) {
 		if e.Owner == "" || len(e.Owner) > maxOwner || e.At <= 0 {
 			return Ledger{}, fmt.Errorf("%w: bad entry %q at %d", ErrCorrupt, truncate(e.Owner), e.At)
 		}
-		l.Entries = append(l.Entries, Entry{Owner: e.Owner, At: time.Unix(0, e.At)})
+		l.Entries = append(l.Entries, Entry{Owner: e.Owner, Seq: e.Seq, At: time.Unix(0, e.At), Open: e.Open})
 	}
 	return l, nil
 }

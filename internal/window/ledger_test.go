@@ -21,24 +21,24 @@ func TestPrune(t *testing.T) {
 		wantChanged bool
 	}{
 		"keeps entries inside the window and grace": {
-			in:   Ledger{Entries: []Entry{{"a", at(0)}, {"b", at(30 * time.Second)}}},
+			in:   Ledger{Entries: []Entry{{Owner: "a", At: at(0)}, {Owner: "b", At: at(30 * time.Second)}}},
 			now:  at(Window + Grace - time.Nanosecond),
-			want: Ledger{Entries: []Entry{{"a", at(0)}, {"b", at(30 * time.Second)}}},
+			want: Ledger{Entries: []Entry{{Owner: "a", At: at(0)}, {Owner: "b", At: at(30 * time.Second)}}},
 		},
 		"drops entries that left": {
-			in:          Ledger{Entries: []Entry{{"a", at(0)}, {"b", at(30 * time.Second)}}},
+			in:          Ledger{Entries: []Entry{{Owner: "a", At: at(0)}, {Owner: "b", At: at(30 * time.Second)}}},
 			now:         at(Window + Grace),
-			want:        Ledger{Entries: []Entry{{"b", at(30 * time.Second)}}},
+			want:        Ledger{Entries: []Entry{{Owner: "b", At: at(30 * time.Second)}}},
 			wantChanged: true,
 		},
 		"clock jumped back: future entries are dated now": {
-			in:          Ledger{Entries: []Entry{{"a", at(time.Hour)}}},
+			in:          Ledger{Entries: []Entry{{Owner: "a", At: at(time.Hour)}}},
 			now:         at(0),
-			want:        Ledger{Entries: []Entry{{"a", at(0)}}},
+			want:        Ledger{Entries: []Entry{{Owner: "a", At: at(0)}}},
 			wantChanged: true,
 		},
 		"clock jumped forward: everything is gone": {
-			in:          Ledger{ClosedUntil: at(20 * time.Second), Entries: []Entry{{"a", at(0)}, {"b", at(10 * time.Second)}}},
+			in:          Ledger{ClosedUntil: at(20 * time.Second), Entries: []Entry{{Owner: "a", At: at(0)}, {Owner: "b", At: at(10 * time.Second)}}},
 			now:         at(24 * time.Hour),
 			want:        Ledger{Entries: []Entry{}},
 			wantChanged: true,
@@ -86,7 +86,7 @@ func norm(e []Entry) []Entry {
 func TestPruneBoundsEntries(t *testing.T) {
 	var l Ledger
 	for i := range MaxEntries + 10 {
-		l.Add("a", at(time.Duration(i)*time.Millisecond))
+		l.Add("a", uint64(i), at(time.Duration(i)*time.Millisecond), false)
 	}
 	if !l.Prune(at(time.Minute)) {
 		t.Fatal("Prune over MaxEntries reported no change")
@@ -113,19 +113,34 @@ func TestClose(t *testing.T) {
 }
 
 func TestOthersAndCount(t *testing.T) {
-	l := Ledger{Entries: []Entry{{"me", at(0)}, {"b", at(20 * time.Second)}, {"c", at(10 * time.Second)}}}
+	l := Ledger{Entries: []Entry{{Owner: "me", At: at(0)}, {Owner: "b", At: at(20 * time.Second)}, {Owner: "c", At: at(10 * time.Second)}}}
 	want := []time.Time{at(10*time.Second + Window + Grace), at(20*time.Second + Window + Grace)}
-	if diff := cmp.Diff(want, l.Others("me")); diff != "" {
-		t.Errorf("Others (-want +got):\n%s", diff)
+	ends, open := l.Others("me")
+	if diff := cmp.Diff(want, ends); diff != "" || open {
+		t.Errorf("Others open = %v (-want +got):\n%s", open, diff)
+	}
+	// An open entry stays until closed, at most OpenMax; closing dates it
+	// from the answer.
+	l.Add("c", 9, at(30*time.Second), true)
+	ends, open = l.Others("me")
+	if !open || !ends[2].Equal(at(30*time.Second+OpenMax)) {
+		t.Errorf("Others with an open entry = %v, %v; want it last, ending at t0+30s+%s", ends, open, OpenMax)
+	}
+	if !l.CloseEntry("c", 9, at(35*time.Second)) || l.CloseEntry("c", 9, at(36*time.Second)) {
+		t.Error("CloseEntry closes an open entry once")
+	}
+	ends, open = l.Others("me")
+	if open || !ends[2].Equal(at(35*time.Second+Window+Grace)) {
+		t.Errorf("Others after closing = %v, %v; want the entry dated from its answer", ends, open)
 	}
 	own, others := l.Count("me")
-	if own != 1 || others != 2 {
-		t.Errorf("Count = %d, %d; want 1, 2", own, others)
+	if own != 1 || others != 3 {
+		t.Errorf("Count = %d, %d; want 1, 3", own, others)
 	}
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
-	l := Ledger{ClosedUntil: at(7 * time.Second), Entries: []Entry{{"a1", at(0)}, {"b2", at(time.Second)}}}
+	l := Ledger{ClosedUntil: at(7 * time.Second), Entries: []Entry{{Owner: "a1", At: at(0)}, {Owner: "b2", Seq: 3, At: at(time.Second), Open: true}}}
 	got, err := Decode(l.Encode())
 	if err != nil {
 		t.Fatal(err)

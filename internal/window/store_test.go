@@ -51,7 +51,7 @@ func TestFileStoreKeepsLedger(t *testing.T) {
 	dir := t.TempDir()
 	s, warnings := openTest(t, dir)
 	ctx := context.Background()
-	if err := s.Update(ctx, func(l *Ledger) bool { l.Add("a", at(0)); l.Close(at(0), at(3*time.Second)); return true }); err != nil {
+	if err := s.Update(ctx, func(l *Ledger) bool { l.Add("a", 1, at(0), false); l.Close(at(0), at(3*time.Second)); return true }); err != nil {
 		t.Fatal(err)
 	}
 	var got Ledger
@@ -120,7 +120,7 @@ func TestFileStoreExcludes(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				err := s.Update(context.Background(), func(l *Ledger) bool {
-					l.Add(fmt.Sprintf("w%d", w), time.Now().Add(time.Duration(i)))
+					l.Add(fmt.Sprintf("w%d", w), uint64(i), time.Now().Add(time.Duration(i)), false)
 					return true
 				})
 				if err != nil {
@@ -173,7 +173,7 @@ func TestKilledHolderReleasesLock(t *testing.T) {
 	// time out.
 	quick, cancel2 := context.WithTimeout(context.Background(), LockTimeout/2)
 	defer cancel2()
-	if err := s.Update(quick, func(l *Ledger) bool { l.Add("next", time.Now()); return true }); err != nil {
+	if err := s.Update(quick, func(l *Ledger) bool { l.Add("next", 1, time.Now(), false); return true }); err != nil {
 		t.Fatalf("Update after the holder was killed: %v", err)
 	}
 }

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/window"
 )
 
 // Window is the span over which the API counts requests per key.
-const Window = time.Minute
+const Window = window.Window
 
 // Priority orders waiting requests in a Limiter: a lower value is served
 // first. Within one priority, requests are served first come, first served.
@@ -58,17 +59,26 @@ func (p Priority) String() string {
 
 // LimiterStats is a snapshot of a Limiter for progress display.
 type LimiterStats struct {
-	// InWindow is the number of slots taken: requests in flight and those
-	// answered within the last Window.
+	// InWindow is the number of slots taken: this process's requests in
+	// flight and those answered within the last Window, plus Others.
 	InWindow int
 	// Waiting is the number of callers blocked in Wait.
 	Waiting int
-	// PausedUntil is when a pause set by Pause ends; zero or past when the
-	// limiter is not paused.
+	// PausedUntil is when a pause ends, set by Pause or by a 429 another
+	// process recorded in the shared window; zero or past when the limiter
+	// is not paused.
 	PausedUntil time.Time
 	// NextLeave is when the oldest answered grant leaves the window,
 	// freeing its slot; zero when no answered grant is in the window.
+	// Other processes' requests count as answered grants.
 	NextLeave time.Time
+	// Others is the number of requests other processes sent with the key
+	// within the window, as of the limiter's last look at the shared window
+	// (0 when it is not shared).
+	Others int
+	// WaitingOnOthers is true while a waiting request would be sent but for
+	// the other processes' requests or their 429.
+	WaitingOnOthers bool
 }
 
 // Limiter is a sliding-window log: at most perMinute grants in any Window.
@@ -94,6 +104,7 @@ type Limiter struct {
 	timerAt     time.Time     // when the armed wake-up timer fires; zero if none
 	timer       clock.Timer   // the armed wake-up timer; nil if none
 	timerStop   chan struct{} // closed to retire the armed timer's goroutine
+	shared      *sharedWindow // the window shared with other processes; nil if none
 }
 
 type waiter struct {
@@ -109,6 +120,7 @@ type waiter struct {
 type grant struct {
 	at   time.Time // guarded by Limiter.mu
 	open bool      // guarded by Limiter.mu
+	seq  uint64    // its entry in the shared window; 0 if none
 }
 
 // NewLimiter returns a limiter allowing perMinute requests in any Window,
@@ -179,32 +191,54 @@ func (l *Limiter) release(g *grant) {
 		return
 	}
 	g.open, g.at = false, l.clock.Now()
+	if l.shared != nil && g.seq != 0 {
+		l.shared.closeEntry(l, g.seq)
+	}
 	l.dispatchLocked()
 	l.armLocked()
 }
 
 // Pause stops every grant until the given time: a 429 means the key is over
 // its limit, whichever goroutine saw it. A pause never shortens an existing
-// one.
+// one. With a shared window, the pause is recorded there too, so that every
+// process using the key waits instead of finding out by its own 429.
 func (l *Limiter) Pause(until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if until.After(l.pausedUntil) {
 		l.pausedUntil = until
 	}
+	if l.shared != nil {
+		l.shared.close(l, until)
+	}
 	l.dispatchLocked()
 	l.armLocked()
 }
 
-// Stats returns a snapshot of the limiter.
+// Stats returns a snapshot of the limiter. It does not read the shared
+// window: Others is as of the limiter's last grant or wake-up.
 func (l *Limiter) Stats() LimiterStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.pruneLocked(l.clock.Now())
+	now := l.clock.Now()
+	l.pruneLocked(now)
 	st := LimiterStats{InWindow: len(l.grants), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
 	for _, g := range l.grants {
 		if !g.open && (st.NextLeave.IsZero() || g.at.Add(Window).Before(st.NextLeave)) {
 			st.NextLeave = g.at.Add(Window)
+		}
+	}
+	if sh := l.shared; sh != nil {
+		st.Others = sh.othersAt(now)
+		st.InWindow += st.Others
+		st.WaitingOnOthers = sh.blocked
+		if sh.closedUntil.After(st.PausedUntil) {
+			st.PausedUntil = sh.closedUntil
+		}
+		for _, end := range sh.others {
+			if end.After(now) && (st.NextLeave.IsZero() || end.Before(st.NextLeave)) {
+				st.NextLeave = end
+			}
 		}
 	}
 	return st
@@ -243,45 +277,78 @@ func (l *Limiter) pruneLocked(now time.Time) {
 }
 
 // dispatchLocked grants waiters at the head of the queue while slots are
-// free now.
+// free now. With a shared window, slots taken by other processes count, and
+// each grant is recorded there before the caller sends.
 func (l *Limiter) dispatchLocked() {
 	now := l.clock.Now()
 	l.pruneLocked(now)
+	if len(l.queue) == 0 {
+		if l.shared != nil {
+			l.shared.note(l, now) // a wait that was cancelled is over too
+		}
+		return
+	}
 	if now.Before(l.pausedUntil) {
 		return
 	}
-	for len(l.queue) > 0 && (l.perMinute <= 0 || len(l.grants) < l.perMinute) {
-		w := l.queue[0]
-		l.queue = l.queue[1:]
-		w.grant = &grant{at: now, open: w.open}
-		if l.perMinute > 0 {
-			l.grants = append(l.grants, w.grant)
-		}
-		close(w.ready)
+	if l.shared != nil && l.perMinute > 0 && l.shared.dispatch(l, now) {
+		return
 	}
+	for len(l.queue) > 0 && (l.perMinute <= 0 || len(l.grants) < l.perMinute) {
+		close(l.grantHeadLocked(now).ready)
+	}
+}
+
+// grantHeadLocked grants the head waiter at now and returns it; the caller
+// closes its ready channel to let it send.
+func (l *Limiter) grantHeadLocked(now time.Time) *waiter {
+	w := l.queue[0]
+	l.queue = l.queue[1:]
+	w.grant = &grant{at: now, open: w.open}
+	if l.perMinute > 0 {
+		l.grants = append(l.grants, w.grant)
+	}
+	return w
 }
 
 // nextFreeLocked is when the head waiter can next be granted; ok is false
 // when that waits on open grants being released rather than on the clock.
+// Other processes' requests leave the window at fixed times, so they only
+// add times to wait for.
 func (l *Limiter) nextFreeLocked() (next time.Time, ok bool) {
 	next = l.pausedUntil
-	if l.perMinute <= 0 || len(l.grants) < l.perMinute {
+	var others []time.Time
+	if sh := l.shared; sh != nil {
+		if sh.closedUntil.After(next) {
+			next = sh.closedUntil
+		}
+		others = sh.others
+	}
+	taken := len(l.grants) + len(others)
+	if l.perMinute <= 0 || taken < l.perMinute {
 		return next, true
 	}
 	// A slot frees when need closed grants have left the window.
-	need := len(l.grants) - l.perMinute + 1
-	var closed []time.Time
+	need := taken - l.perMinute + 1
+	ends := append([]time.Time(nil), others...)
 	for _, g := range l.grants {
 		if !g.open {
-			closed = append(closed, g.at)
+			ends = append(ends, g.at.Add(Window))
 		}
 	}
-	if len(closed) < need {
+	if len(ends) < need {
 		return time.Time{}, false
 	}
-	sort.Slice(closed, func(i, j int) bool { return closed[i].Before(closed[j]) })
-	if at := closed[need-1].Add(Window); at.After(next) {
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	if at := ends[need-1]; at.After(next) {
 		next = at
+	}
+	if sh := l.shared; sh != nil && sh.othersOpen {
+		// Another process's request in flight ends its slot up to
+		// OpenMax ahead; its answer will bring that closer, so look again.
+		if again := l.clock.Now().Add(recheckOpen); again.Before(next) {
+			next = again
+		}
 	}
 	return next, true
 }
