@@ -39,7 +39,7 @@ func TestWindowSharedAcrossRunners(t *testing.T) {
 				defer wg.Done()
 				for range each / 4 {
 					err := w.Update(context.Background(), func(l *window.Ledger) bool {
-						l.Add([]string{"owner-a", "owner-b"}[i], now)
+						l.Add([]string{"owner-a", "owner-b"}[i], 0, now, false)
 						return true
 					})
 					if err != nil {
@@ -71,7 +71,7 @@ func TestWindowNeverStoresTheKey(t *testing.T) {
 	conn := pgtest.Database(t)
 	s := openTest(t, conn, "c", "a")
 	w := s.Window("http://api", testKey, nil)
-	if err := w.Update(context.Background(), func(l *window.Ledger) bool { l.Add("o", time.Now()); return true }); err != nil {
+	if err := w.Update(context.Background(), func(l *window.Ledger) bool { l.Add("o", 1, time.Now(), false); return true }); err != nil {
 		t.Fatal(err)
 	}
 	var rows string
