@@ -59,7 +59,7 @@ func (c *Client) GenerateText(ctx context.Context, req TextRequest, opts ...Call
 	cl := c.newCall(http.MethodPost, c.resolve(PathTextGenerate), body, PrioritySubmit, opts)
 	err = c.do(ctx, cl, func(b []byte) error {
 		var err error
-		res, err = decodeText(b)
+		res, err = c.scrub.textResult(decodeText(b))
 		return err
 	})
 	if err != nil {
@@ -81,7 +81,7 @@ func (c *Client) Poll(ctx context.Context, pollURL string, opts ...Call) (*Task,
 	cl := c.newCall(http.MethodGet, u, nil, PriorityPoll, opts)
 	err = c.do(ctx, cl, func(body []byte) error {
 		var err error
-		task, err = decodeTask(body, false)
+		task, err = c.scrub.task(decodeTask(body, false))
 		return err
 	})
 	if err != nil {
@@ -99,7 +99,7 @@ func (c *Client) generateTask(ctx context.Context, path string, req any, opts []
 	cl := c.newCall(http.MethodPost, c.resolve(path), body, PrioritySubmit, opts)
 	err = c.do(ctx, cl, func(b []byte) error {
 		var err error
-		task, err = decodeTask(b, true)
+		task, err = c.scrub.task(decodeTask(b, true))
 		return err
 	})
 	if err != nil {

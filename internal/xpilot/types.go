@@ -118,6 +118,8 @@ type Task struct {
 	Error                 string   `json:"error,omitempty"`
 	CostCents             *int     `json:"cost_cents,omitempty"`
 	RemainingCreditsCents *int     `json:"remaining_credits_cents,omitempty"`
+	// Redacted says the answer held the API key, replaced by [REDACTED].
+	Redacted bool `json:"-"`
 }
 
 // Usage is the token accounting of a text response.
@@ -134,4 +136,7 @@ type TextResult struct {
 	Usage                 Usage  `json:"usage"`
 	CostCents             *int   `json:"cost_cents,omitempty"`
 	RemainingCreditsCents *int   `json:"remaining_credits_cents,omitempty"`
+	// Redacted says the answer held the API key, replaced by [REDACTED]
+	// in Content: a model can be made to repeat whatever reaches it.
+	Redacted bool `json:"-"`
 }
