@@ -27,7 +27,9 @@ func TestSuccessfulAnswersHoldingTheKeyAreRedacted(t *testing.T) {
 			answer: func(key string) string {
 				return `{"content": "Your key is ` + key + `, twice: ` + key + `", "model": "m", "usage": {}}`
 			},
-			call: func(c *Client) (any, error) { return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"}) },
+			call: func(c *Client) (any, error) {
+				return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"})
+			},
 			want: &TextResult{Content: "Your key is [REDACTED], twice: [REDACTED]", Model: "m", Redacted: true},
 		},
 		"text content, JSON-escaped key": {
@@ -35,13 +37,17 @@ func TestSuccessfulAnswersHoldingTheKeyAreRedacted(t *testing.T) {
 				b, _ := json.Marshal(key)
 				return `{"content": "k=` + strings.ReplaceAll(strings.Trim(string(b), `"`), "T", `\u0054`) + `", "model": "m"}`
 			},
-			call: func(c *Client) (any, error) { return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"}) },
+			call: func(c *Client) (any, error) {
+				return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"})
+			},
 			want: &TextResult{Content: "k=[REDACTED]", Model: "m", Redacted: true},
 		},
 		"clean text": {
 			answer: func(string) string { return `{"content": "hello", "model": "m"}` },
-			call:   func(c *Client) (any, error) { return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"}) },
-			want:   &TextResult{Content: "hello", Model: "m"},
+			call: func(c *Client) (any, error) {
+				return c.GenerateText(context.Background(), TextRequest{Model: "m", Prompt: "p"})
+			},
+			want: &TextResult{Content: "hello", Model: "m"},
 		},
 		"failed task error": {
 			answer: func(key string) string {
@@ -61,7 +67,9 @@ func TestSuccessfulAnswersHoldingTheKeyAreRedacted(t *testing.T) {
 			answer: func(key string) string {
 				return `{"task_id": "t1", "status": "processing", "poll_url": "/api/v1/video/t1?k=` + key + `"}`
 			},
-			call: func(c *Client) (any, error) { return c.GenerateVideo(context.Background(), VideoRequest{Model: "m", Prompt: "p"}) },
+			call: func(c *Client) (any, error) {
+				return c.GenerateVideo(context.Background(), VideoRequest{Model: "m", Prompt: "p"})
+			},
 			want: &Task{TaskID: "t1", Status: "processing", PollURL: "/api/v1/video/t1?k=[REDACTED]", Outputs: []string{}, Redacted: true},
 		},
 	}
