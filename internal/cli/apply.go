@@ -14,6 +14,7 @@ import (
 	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 func runApply(env *Env, args []string) error {
@@ -133,8 +134,12 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 		live = newLiveView(env.Stdout, toRun(pl), pl.plan.EstimatedCents, c.client.Limiter(), useColor(env))
 		view = live
 	}
+	if wo, ok := view.(windowObserver); ok {
+		c.window.send(wo.Window)
+	}
 	sum, err := executor.Run(ctx, pl.plan, executor.Options{Client: c.client, HTTP: c.downloads, Store: store, Clock: clock.Real(),
 		Parallelism: parallelism, Observer: view, Stop: stop})
+	c.window.send(func(xpilot.WindowNote) {}) // the view is done
 	if live != nil {
 		live.Close()
 	}

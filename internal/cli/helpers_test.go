@@ -86,6 +86,7 @@ func startSim(t *testing.T, opts ...sim.Option) (*sim.Running, map[string]string
 		"XPILOT_BASE_URL":   run.URL,
 		"XPILOT_API_KEY":    testKey,
 		"XPILOT_RATE_LIMIT": "600",
+		"XPFLOW_CACHE_DIR":  t.TempDir(), // the shared request window
 	}
 	return run, env
 }

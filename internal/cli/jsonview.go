@@ -8,6 +8,7 @@ import (
 
 	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/planner"
+	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 // jsonView writes apply's machine-readable stream: one JSON object per
@@ -51,6 +52,27 @@ type jsonAssetEvent struct {
 func (v *jsonView) Event(e executor.Event) {
 	v.write(jsonAssetEvent{Type: "asset", Time: e.Time.UTC().Format(time.RFC3339Nano), Address: e.Addr,
 		Phase: string(e.Phase), ElapsedSeconds: e.Elapsed.Seconds(), Message: e.Message, CostCents: e.CostCents})
+}
+
+type jsonWindowEvent struct {
+	Type        string  `json:"type"`
+	Time        string  `json:"time"`
+	Waiting     bool    `json:"waiting"`
+	Others      int     `json:"others"`
+	ClosedUntil *string `json:"closed_until"`
+	Message     string  `json:"message"`
+}
+
+// Window writes a window event: requests start (waiting true) or stop
+// waiting on other xpflow processes using the same key.
+func (v *jsonView) Window(n xpilot.WindowNote) {
+	ev := jsonWindowEvent{Type: "window", Time: n.Time.UTC().Format(time.RFC3339Nano), Waiting: n.Waiting,
+		Others: n.Others, Message: n.String()}
+	if !n.ClosedUntil.IsZero() {
+		s := n.ClosedUntil.UTC().Format(time.RFC3339Nano)
+		ev.ClosedUntil = &s
+	}
+	v.write(ev)
 }
 
 type jsonSummaryEvent struct {

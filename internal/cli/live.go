@@ -60,7 +60,17 @@ func (v *liveView) budgetText() string {
 		return ""
 	}
 	st := v.limiter.Stats()
-	return fmt.Sprintf("  requests %d/%d a min, %d waiting", st.InWindow, v.limiter.PerMinute(), st.Waiting)
+	text := fmt.Sprintf("  requests %d/%d a min, %d waiting", st.InWindow, v.limiter.PerMinute(), st.Waiting)
+	if st.Others > 0 {
+		text += fmt.Sprintf(" (%d from other xpflow runs)", st.Others)
+	}
+	return text
+}
+
+// Window prints a line above the bars when requests start or stop waiting
+// on other xpflow processes using the same key.
+func (v *liveView) Window(n xpilot.WindowNote) {
+	fmt.Fprintf(v.progress, "%7s  %s\n", "", n)
 }
 
 // Event updates the asset's line, or retires it when the asset is finished.

@@ -97,12 +97,16 @@ type conn struct {
 	client    *xpilot.Client
 	sim       *sim.Running
 	simulated bool
+	// window relays the shared limiter's waits on other processes; nil
+	// when the window is not shared.
+	window *windowRelay
 	// downloads fetches outputs; nil means the executor's default. With
 	// -simulate it reaches the simulator's stable CDN host.
 	downloads *http.Client
 }
 
 func (c *conn) Close() {
+	c.window.close()
 	if c.sim != nil {
 		_ = c.sim.Close()
 	}
@@ -152,10 +156,18 @@ func connect(env *Env, sp *spec.Spec, simulate bool, lineage string) (*conn, err
 		return nil, &ExitErr{Code: ExitError, Err: errors.New(
 			"XPILOT_API_KEY is not set: set it to your xPilot key, or add -simulate to run against the built-in simulator")}
 	}
+	if !simulate {
+		// Every xpflow process using this key shares its window; a
+		// simulator of its own has nobody to share with.
+		cfg.Limiter = sharedLimiter(env, cfg)
+	}
 	c.client, err = xpilot.New(cfg)
 	if err != nil {
 		c.Close()
 		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	if cfg.Limiter != nil {
+		c.window = relayWindow(env, cfg.Limiter)
 	}
 	return c, nil
 }

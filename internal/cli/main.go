@@ -85,6 +85,7 @@ func commands() []command {
 		{"state", "Inspect, edit or move the state (list, rm, push, pull)", runState},
 		{"validate", "Check a spec's syntax and references without the API", runValidate},
 		{"version", "Print the version and VCS revision of this binary", runVersion},
+		{"window", "Show the key's request window shared by xpflow runs", runWindow},
 	}
 }
 

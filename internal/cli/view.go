@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 // lineView prints one line per asset state change.
@@ -41,6 +42,14 @@ func (v *lineView) Event(e executor.Event) {
 	}
 	line := fmt.Sprintf("%s %7s  %s  %s  %s", e.Time.UTC().Format(time.RFC3339), formatElapsed(e.Elapsed), phase, e.Addr, msg)
 	fmt.Fprintln(v.env.Stdout, strings.TrimRight(line, " "))
+}
+
+// Window prints "TIME  window  waiting: …" when requests start or stop
+// waiting on other xpflow processes using the same key.
+func (v *lineView) Window(n xpilot.WindowNote) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintf(v.env.Stdout, "%s %7s  %-11s  %s\n", n.Time.UTC().Format(time.RFC3339), "", "window", n)
 }
 
 func formatElapsed(d time.Duration) string {
