@@ -100,7 +100,7 @@ func TestProbeMatchesRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := runXpflow(ctx, cfg, c, dir, catalogOnce(t), 7, false)
+	res, err := runXpflow(ctx, cfg, c, sc, dir, catalogOnce(t), 7, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,10 +66,35 @@ func windowSlot(k, perMinute int) time.Duration {
 	return time.Duration((k-1)/perMinute) * Window
 }
 
+// windowSlots returns the earliest times n requests can be sent from 0 on
+// with perMinute requests allowed in any Window, when requests were sent at
+// the times prior (relative to 0, so negative) already: each request goes
+// out as soon as the one perMinute requests before it has left the window.
+func windowSlots(n, perMinute int, prior []time.Duration) []time.Duration {
+	times := append([]time.Duration(nil), prior...)
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	out := make([]time.Duration, n)
+	for k := range out {
+		var t time.Duration
+		if perMinute > 0 && len(times) >= perMinute {
+			t = max(0, times[len(times)-perMinute]+Window)
+		}
+		out[k] = t
+		times = append(times, t)
+	}
+	return out
+}
+
 // Bound returns the lower bounds on the makespan of tasks under a limit of
-// perMinute requests in any Window. Deps naming no task are ignored; a
-// dependency cycle is an error.
+// perMinute requests in any Window, starting from an empty window. Deps
+// naming no task are ignored; a dependency cycle is an error.
 func Bound(tasks []BoundTask, perMinute int) (Bounds, error) {
+	return BoundAfter(tasks, perMinute, nil)
+}
+
+// BoundAfter is Bound for a run that starts with requests sent at the
+// times prior (relative to its start, so negative) still in the window.
+func BoundAfter(tasks []BoundTask, perMinute int, prior []time.Duration) (Bounds, error) {
 	var b Bounds
 	var lats []time.Duration
 	for _, t := range tasks {
@@ -79,10 +104,13 @@ func Bound(tasks []BoundTask, perMinute int) (Bounds, error) {
 			lats = append(lats, t.Latency)
 		}
 	}
-	b.Window = windowSlot(b.Requests, perMinute)
+	slots := windowSlots(b.Requests, perMinute, prior)
+	if len(slots) > 0 {
+		b.Window = slots[len(slots)-1]
+	}
 	sort.Slice(lats, func(i, j int) bool { return lats[i] > lats[j] })
 	for m, l := range lats {
-		b.Pairing = max(b.Pairing, windowSlot(m+1, perMinute)+l)
+		b.Pairing = max(b.Pairing, slots[m]+l)
 	}
 	path, err := longestPath(tasks)
 	if err != nil {

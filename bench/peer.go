@@ -19,6 +19,7 @@ const PeerPollInterval = 5 * time.Second
 type peerJob struct {
 	block Block
 	key   string
+	tag   string   // appended to the prompt
 	up    *peerJob // the upstream instance, or nil
 	done  chan struct{}
 	// Set before done is closed.
@@ -34,12 +35,33 @@ type peerJob struct {
 // limiter: the peer has no notion of poll priority (unless
 // cfg.PeerPriorities). Outputs are not downloaded.
 func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed int64) (Result, error) {
-	env := startSim(c, seed, cfg.PerMinute)
+	env := startSim(c, seed, cfg.PerMinute, sc)
 	defer env.close()
 	client, err := env.client(c, cfg.PerMinute)
 	if err != nil {
 		return Result{}, err
 	}
+	return peerOnce(ctx, cfg, c, env, client, sc, "")
+}
+
+// runPeerPair runs the peer twice on one simulator and one client, the
+// second time with changed prompts, as runXpflowPair does.
+func runPeerPair(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed int64) (first, second Result, err error) {
+	env := startSim(c, seed, cfg.PerMinute, sc)
+	defer env.close()
+	client, err := env.client(c, cfg.PerMinute)
+	if err != nil {
+		return first, second, err
+	}
+	if first, err = peerOnce(ctx, cfg, c, env, client, sc, ""); err != nil {
+		return first, second, err
+	}
+	second, err = peerOnce(ctx, cfg, c, env, client, sc, " (take 2)")
+	return first, second, err
+}
+
+// peerOnce runs every asset of sc once, with tag appended to the prompts.
+func peerOnce(ctx context.Context, cfg Config, c clock.Clock, env *simEnv, client *xpilot.Client, sc Scenario, tag string) (Result, error) {
 	// Without priorities every call waits in the one submit queue.
 	call := xpilot.Call{Priority: xpilot.PrioritySubmit}
 	if cfg.PeerPriorities {
@@ -49,7 +71,7 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 	var jobs []*peerJob
 	for _, b := range sc.Blocks {
 		for i := 0; i < b.N; i++ {
-			j := &peerJob{block: b, key: key(i), done: make(chan struct{})}
+			j := &peerJob{block: b, key: key(i), tag: tag, done: make(chan struct{})}
 			if b.Upstream != "" {
 				j.up = byAddr[b.Upstream][i]
 			}
@@ -57,6 +79,7 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 			jobs = append(jobs, j)
 		}
 	}
+	base := env.rec.snapshot()
 	t0 := c.Now()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -75,7 +98,7 @@ func runPeer(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, seed i
 			errs = append(errs, fmt.Errorf("peer %s[%s]: %w", j.block.Addr(), j.key, j.err))
 		}
 	}
-	tally(&res, env.rec)
+	tally(&res, env.rec, base, t0)
 	return res, errors.Join(errs...)
 }
 
@@ -89,9 +112,9 @@ func (j *peerJob) run(ctx context.Context, client *xpilot.Client, c clock.Clock,
 		upContent, upURL = j.up.content, j.up.url
 	}
 	b := j.block
-	prompt := b.Name + " " + j.key
+	prompt := b.Name + " " + j.key + j.tag
 	if upContent != "" {
-		prompt = upContent + " (" + b.Name + ")"
+		prompt = upContent + " (" + b.Name + ")" + j.tag
 	}
 	var task *xpilot.Task
 	var err error

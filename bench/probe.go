@@ -28,11 +28,12 @@ const probeHorizon = 30 * time.Minute
 // simulator runs on a fake clock with no rate limit: it submits everything
 // at once, then steps the clock by probeStep and polls what is still
 // processing.
-func probeLatencies(seed int64, gens []genRecord) (map[string]time.Duration, error) {
+func probeLatencies(seed int64, gens []genRecord, sc Scenario) (map[string]time.Duration, error) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	fake := clock.NewFake(start)
 	const key = "xp_probe_key"
-	srv := sim.New(sim.WithSeed(seed), sim.WithClock(fake), sim.WithRateLimit(0), sim.WithKey(key, 1<<50))
+	srv := sim.New(append([]sim.Option{sim.WithSeed(seed), sim.WithClock(fake), sim.WithRateLimit(0),
+		sim.WithKey(key, 1<<50)}, sc.simOptions()...)...)
 	pollURLs := map[string]string{}
 	for i, g := range gens {
 		var ans struct {

@@ -27,8 +27,9 @@ type recorder struct {
 	polls   map[string][]pollRecord // by task id, in answer order
 	api     int                     // API requests, models included
 	models  int
-	limited int // 429 answers
-	sync    int // generate requests answered without a task to poll
+	limited int         // 429 answers
+	sync    int         // generate requests answered without a task to poll
+	times   []time.Time // when each API request but the catalog was answered
 }
 
 // genRecord is one successful generate request.
@@ -101,6 +102,9 @@ func (rc *recorder) note(r *http.Request, c *capture, body []byte, generate bool
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.api++
+	if r.URL.Path != "/api/v1/models" {
+		rc.times = append(rc.times, now)
+	}
 	switch {
 	case c.status == http.StatusTooManyRequests:
 		rc.limited++
@@ -136,4 +140,18 @@ func (rc *recorder) pollsOf(taskID string) []pollRecord {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]pollRecord(nil), rc.polls[taskID]...)
+}
+
+// before returns when the requests answered before t0 were, relative to
+// t0 (so negative): what a run starting at t0 finds in the window.
+func (rc *recorder) before(t0 time.Time) []time.Duration {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []time.Duration
+	for _, at := range rc.times {
+		if at.Before(t0) {
+			out = append(out, at.Sub(t0))
+		}
+	}
+	return out
 }

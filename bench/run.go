@@ -23,12 +23,10 @@ type simEnv struct {
 	seed int64
 }
 
-// startSim serves a fresh simulator with the benchmark's latencies on c.
-func startSim(c clock.Clock, seed int64, perMinute int) *simEnv {
-	s := sim.New(sim.WithClock(c), sim.WithSeed(seed), sim.WithRateLimit(perMinute),
-		sim.WithKey(simKey, 1<<40),
-		sim.WithLatency("video", 30*time.Second, 120*time.Second),
-		sim.WithLatency("image", 5*time.Second, 20*time.Second))
+// startSim serves a fresh simulator with the scenario's latencies on c.
+func startSim(c clock.Clock, seed int64, perMinute int, sc Scenario) *simEnv {
+	s := sim.New(append([]sim.Option{sim.WithClock(c), sim.WithSeed(seed), sim.WithRateLimit(perMinute),
+		sim.WithKey(simKey, 1<<40)}, sc.simOptions()...)...)
 	rec := newRecorder(s, c)
 	return &simEnv{http: httptest.NewServer(rec), rec: rec, seed: seed}
 }
@@ -54,6 +52,9 @@ type Result struct {
 	Bounds Bounds
 	// Diag explains where the time and the polls went (xpflow runs).
 	Diag string
+	// Estimate compares the learned latency quantiles with the true ones
+	// (xpflow runs of one block of videos).
+	Estimate *EstimateCheck
 }
 
 // PerAsync is the number of requests per async asset.
@@ -72,16 +73,26 @@ func (r Result) Ratio() float64 {
 	return float64(r.Makespan) / float64(r.Bounds.Max)
 }
 
-// tally fills the request counts of res from the recorder.
-func tally(res *Result, rec *recorder) {
-	api, models, limited, syncs := rec.counts()
-	res.Requests, res.Limited = api-models, limited
+// counts are the recorder's request totals at one moment.
+type counts struct{ api, models, limited, syncs int }
+
+func (rc *recorder) snapshot() counts {
+	api, models, limited, syncs := rc.counts()
+	return counts{api, models, limited, syncs}
+}
+
+// tally fills the request counts of res from what the recorder saw since
+// base was taken at t0.
+func tally(res *Result, rec *recorder, base counts, t0 time.Time) {
+	now := rec.snapshot()
+	res.Requests = (now.api - base.api) - (now.models - base.models)
+	res.Limited = now.limited - base.limited
 	for _, g := range rec.generates() {
-		if g.Async {
+		if g.Async && !g.At.Before(t0) {
 			res.Async++
 		}
 	}
-	res.AsyncRequests = res.Requests - syncs
+	res.AsyncRequests = res.Requests - (now.syncs - base.syncs)
 }
 
 // taskTrace is what happened to one async task in a run.
@@ -132,7 +143,7 @@ func diagnose(traces []taskTrace) string {
 func trace(rec *recorder, t0 time.Time, lat map[string]time.Duration, addrOf map[string]string) []taskTrace {
 	var out []taskTrace
 	for _, g := range rec.generates() {
-		if !g.Async {
+		if !g.Async || g.At.Before(t0) {
 			continue
 		}
 		t := taskTrace{addr: addrOf[g.TaskID], submit: g.At.Sub(t0), latency: lat[g.TaskID]}

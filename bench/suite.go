@@ -58,13 +58,20 @@ func (c Config) withDefaults() Config {
 type Row struct {
 	Scenario string
 	Learned  bool
-	Xpflow   Result
-	Peer     Result
+	// Pair marks the rows of a back-to-back scenario: the learned row is
+	// the second apply, started right after the first on the same key.
+	Pair   bool
+	Xpflow Result
+	Peer   Result
 }
 
-// Name is the scenario name with "(learned)" for second runs.
+// Name is the scenario name with "(learned)" for second runs, or "(2nd,
+// back to back)" for the second of a pair.
 func (r Row) Name() string {
-	if r.Learned {
+	switch {
+	case r.Pair && r.Learned:
+		return r.Scenario + " (2nd, back to back)"
+	case r.Learned:
 		return r.Scenario + " (learned)"
 	}
 	return r.Scenario
@@ -93,14 +100,24 @@ func RunSuite(ctx context.Context, cfg Config) ([]Row, error) {
 		if err := os.WriteFile(filepath.Join(dir, "campaign.xp.hcl"), []byte(sc.HCL()), 0o644); err != nil {
 			return rows, err
 		}
-		for _, learned := range []bool{false, true} {
-			row, err := runRow(ctx, cfg, c, sc, dir, cat, learned)
-			if err != nil {
-				return rows, fmt.Errorf("%s: %w", row.Name(), err)
+		var pair []Row
+		if sc.Pair {
+			if pair, err = runPair(ctx, cfg, c, sc, dir, cat); err != nil {
+				return rows, fmt.Errorf("%s: %w", sc.Name, err)
 			}
-			cfg.Logf("%-22s xpflow %s | %s | peer %s, %d requests", row.Name(),
+		} else {
+			for _, learned := range []bool{false, true} {
+				row, err := runRow(ctx, cfg, c, sc, dir, cat, learned)
+				if err != nil {
+					return rows, fmt.Errorf("%s: %w", row.Name(), err)
+				}
+				pair = append(pair, row)
+			}
+		}
+		for _, row := range pair {
+			cfg.Logf("%-30s xpflow %s | %s | peer %s, %d requests", row.Name(),
 				row.Xpflow.Makespan.Round(100*time.Millisecond), row.Xpflow.Bounds, row.Peer.Makespan.Round(100*time.Millisecond), row.Peer.Requests)
-			cfg.Logf("%-22s %s", "", row.Xpflow.Diag)
+			cfg.Logf("%-30s %s", "", row.Xpflow.Diag)
 			rows = append(rows, row)
 		}
 	}
@@ -116,13 +133,29 @@ func runRow(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, dir str
 	rctx, cancel := withTimeout(ctx, cfg.Scale, time.Hour)
 	defer cancel()
 	var err error
-	if row.Xpflow, err = runXpflow(rctx, cfg, c, dir, cat, seed, learned); err != nil {
+	if row.Xpflow, err = runXpflow(rctx, cfg, c, sc, dir, cat, seed, learned); err != nil {
 		return row, fmt.Errorf("xpflow: %w", err)
 	}
 	if row.Peer, err = runPeer(rctx, cfg, c, sc, seed); err != nil {
 		return row, fmt.Errorf("peer: %w", err)
 	}
 	return row, nil
+}
+
+// runPair runs a Pair scenario: the first row is the first apply, the
+// second the apply right after it, on the same simulator and key.
+func runPair(ctx context.Context, cfg Config, c clock.Clock, sc Scenario, dir string, cat *xpilot.Catalog) ([]Row, error) {
+	rctx, cancel := withTimeout(ctx, cfg.Scale, 2*time.Hour)
+	defer cancel()
+	rows := []Row{{Scenario: sc.Name, Pair: true}, {Scenario: sc.Name, Pair: true, Learned: true}}
+	var err error
+	if rows[0].Xpflow, rows[1].Xpflow, err = runXpflowPair(rctx, cfg, c, sc, dir, cat, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("xpflow: %w", err)
+	}
+	if rows[0].Peer, rows[1].Peer, err = runPeerPair(rctx, cfg, c, sc, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	return rows, nil
 }
 
 // fetchCatalog gets the model catalog through a client, from a simulator
@@ -165,6 +198,17 @@ func Median(repeats [][]Row) []Row {
 		x.Requests = int(med(func(r Row) float64 { return float64(r.Xpflow.Requests) }))
 		x.AsyncRequests = int(med(func(r Row) float64 { return float64(r.Xpflow.AsyncRequests) }))
 		x.Limited = int(pick(func(r Row) float64 { return float64(r.Xpflow.Limited) })[len(repeats)-1]) // the worst
+		var ests []*EstimateCheck
+		for _, rs := range repeats {
+			if e := rs[i].Xpflow.Estimate; e != nil {
+				ests = append(ests, e)
+			}
+		}
+		sort.Slice(ests, func(a, b int) bool { return ests[a].MaxError() < ests[b].MaxError() })
+		x.Estimate = nil
+		if len(ests) > 0 {
+			x.Estimate = ests[len(ests)/2]
+		}
 		p.Makespan = time.Duration(med(func(r Row) float64 { return float64(r.Peer.Makespan) }))
 		p.Requests = int(med(func(r Row) float64 { return float64(r.Peer.Requests) }))
 		p.Limited = int(pick(func(r Row) float64 { return float64(r.Peer.Limited) })[len(repeats)-1])
@@ -184,6 +228,41 @@ func WriteTable(w io.Writer, rows []Row) error {
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.2f\t%d/%d\t%.1f\t%.2f\t%.2f\t\n", r.Name(),
 			x.Makespan.Seconds(), x.Bounds.Max.Seconds(), x.Ratio(), x.PerAsync(), x.Limited, p.Limited,
 			p.Makespan.Seconds(), x.Makespan.Seconds()/p.Makespan.Seconds(), float64(x.Requests)/float64(p.Requests))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeEstimates(w, rows)
+}
+
+// writeEstimates prints, for the first runs of one block of videos, the
+// latency quantiles estimated from the state after the run against the
+// simulator's true ones (uniform over the scenario's range).
+func writeEstimates(w io.Writer, rows []Row) error {
+	var any bool
+	for _, r := range rows {
+		any = any || (r.Xpflow.Estimate != nil && !r.Learned)
+	}
+	if !any {
+		return nil
+	}
+	fmt.Fprintln(w, "\nlatency quantiles learned by the first run, estimated / true (s):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "scenario\t")
+	for _, q := range estimateQuantiles {
+		fmt.Fprintf(tw, "q%.2f\t", q)
+	}
+	fmt.Fprintln(tw, "max error\t")
+	for _, r := range rows {
+		e := r.Xpflow.Estimate
+		if e == nil || r.Learned {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t", r.Name())
+		for i := range e.True {
+			fmt.Fprintf(tw, "%.1f / %.1f\t", e.Estimated[i], e.True[i])
+		}
+		fmt.Fprintf(tw, "%.0f%%\t\n", 100*e.MaxError())
 	}
 	return tw.Flush()
 }

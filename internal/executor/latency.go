@@ -102,8 +102,9 @@ func (l *Latencies) Estimate(kind spec.Kind, model, key string) (d *Dist, n int)
 // Dist is a latency distribution: masses on disjoint intervals (lo, hi],
 // spread evenly within each. An interval with lo == hi is a point.
 type Dist struct {
-	parts []part // sorted by lo
-	maxHi float64
+	parts      []part // sorted by lo
+	maxHi      float64
+	slowestMid float64 // the largest midpoint of an observation
 }
 
 type part struct {
@@ -162,6 +163,9 @@ func Turnbull(obs []state.Interval) *Dist {
 		}
 	}
 	d := &Dist{}
+	for _, o := range obs {
+		d.slowestMid = math.Max(d.slowestMid, (o.Lo+o.Hi)/2)
+	}
 	for j, in := range inner {
 		if p[j] > 1e-12 {
 			d.parts = append(d.parts, part{lo: in.Lo, hi: in.Hi, mass: p[j]})
@@ -295,3 +299,6 @@ func (d *Dist) CondQuantile(known, q float64) (float64, bool) {
 
 // MaxHi is the largest upper end of the observations.
 func (d *Dist) MaxHi() float64 { return d.maxHi }
+
+// SlowestMid is the largest midpoint of an observation's interval.
+func (d *Dist) SlowestMid() float64 { return d.slowestMid }

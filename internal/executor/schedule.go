@@ -21,14 +21,19 @@ const (
 	probeQuantile = 0.5
 )
 
-// tailGuard is how far past the slowest observation the scheduler first
-// polls while fewer than minLearned tasks of a model were seen: a handful
-// of fast observations must not make it poll the rest too early.
+// tailGuard is how far past the slowest observation (the midpoint of its
+// interval) the scheduler first polls while fewer than minLearned tasks of
+// a model were seen: a handful of fast observations must not make it poll
+// the rest too early.
 const tailGuard = 1.5
 
 // ladderStep is the growth of the learning ladder: while nothing is known
 // of a model, its oldest task is polled at ages growing by half.
 const ladderStep = 1.5
+
+// fineStep is the growth of the scout's probes between ladder rungs, while
+// most of the window is spare.
+const fineStep = 1.2
 
 // ladderStart is the first rung of the learning ladder of kind: a tenth of
 // its fastest prior, and never under MinPollInterval.
@@ -70,7 +75,7 @@ func nextPoll(d *Dist, n int, known, q float64) float64 {
 		v = known + backoff(known)
 	}
 	if n > 0 && n < minLearned {
-		if guard := tailGuard * d.MaxHi(); known < guard {
+		if guard := tailGuard * d.SlowestMid(); known < guard {
 			v = math.Max(v, guard)
 		}
 	}

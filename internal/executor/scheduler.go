@@ -20,8 +20,8 @@ import (
 //
 // The reserve is one request per node that still needs its submit plus one
 // poll per running task. A probe is granted only while the window holds
-// more free slots than that reserve (and more than everything already
-// waiting in the limiter).
+// more free slots than that reserve and everything already waiting in the
+// limiter; a request waiting in the limiter is counted there only.
 type scheduler struct {
 	clock clock.Clock
 	lim   *xpilot.Limiter
@@ -37,8 +37,7 @@ type scheduler struct {
 
 // groupRun is what this run saw of one model and key.
 type groupRun struct {
-	seen   float64 // the longest age a task was seen processing, seconds
-	probed float64 // the ladder rung last probed (unlearned models)
+	seen float64 // the longest age a task was seen processing, seconds
 }
 
 // task is one running generation as the scheduler sees it. Its fields are
@@ -228,15 +227,12 @@ func (s *scheduler) dispatchLocked(now time.Time) time.Time {
 	}
 	slack, leave := s.slackLocked(now)
 	for slack > 0 {
-		t, at := s.probeCandidateLocked(now)
+		t, at := s.probeCandidateLocked(now, slack)
 		if t == nil {
 			soonest(at)
 			break
 		}
 		s.grantLocked(t, pollKind{prio: xpilot.PriorityLeafPoll, probe: true})
-		if g := s.groups[group(t.model, t.key)]; g != nil {
-			g.probed = math.Max(g.probed, seconds(now.Sub(t.submitted)))
-		}
 		slack--
 	}
 	if slack <= 0 {
@@ -261,12 +257,10 @@ func (s *scheduler) slackLocked(now time.Time) (int, time.Time) {
 	if now.Before(st.PausedUntil) {
 		return 0, st.PausedUntil
 	}
-	reserve := len(s.pending)
-	for t := range s.tasks {
-		if !t.inflight {
-			reserve++
-		}
-	}
+	// A task whose poll is in flight still counts: if that poll answers
+	// processing, the task needs another. A submit in the limiter is in
+	// st.Waiting or st.InWindow already, so pending leaves it out.
+	reserve := len(s.pending) + len(s.tasks)
 	return per - st.InWindow - st.Waiting - reserve, st.NextLeave
 }
 
@@ -311,35 +305,40 @@ func (s *scheduler) scoutLocked(t *task) bool {
 	return true
 }
 
-// probeAtLocked is when a probe of t would be worth its slot: at the
-// median of the estimate, or, while its model has no observation, at the
-// next rung of the ladder that no task of the model was probed at.
-func (s *scheduler) probeAtLocked(t *task) time.Time {
+// probeAtLocked is when a probe of t would be worth its slot, given the
+// slack: at the median of the estimate given how long t has run. A model
+// with no observation has its oldest task climb the learning ladder (see
+// dueLocked); a probe of a task of the same age would mostly learn the same
+// thing, so the others get none.
+func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
 	d, n := s.estimate(t)
-	var age float64
 	if n == 0 {
-		g := s.groups[group(t.model, t.key)]
-		age = rungAbove(t.kind, math.Max(math.Max(t.known, g.seen), g.probed))
-	} else {
-		v, ok := d.CondQuantile(t.known, probeQuantile)
-		if !ok {
-			return time.Time{} // past everything seen: the due poll backs off
+		// While most of the window is spare, the ladder's scout is also
+		// probed between its rungs, growing by a fifth.
+		if slack*2 <= s.lim.PerMinute() || !s.scoutLocked(t) {
+			return time.Time{}
 		}
-		age = v
+		g := s.groups[group(t.model, t.key)]
+		k := math.Max(t.known, g.seen)
+		return s.spaced(t, t.submitted.Add(duration(math.Max(k*fineStep, ladderStart(t.kind)))))
+	}
+	age, ok := d.CondQuantile(t.known, probeQuantile)
+	if !ok {
+		return time.Time{} // past everything seen: the due poll backs off
 	}
 	return s.spaced(t, t.submitted.Add(duration(age)))
 }
 
 // probeCandidateLocked returns the waiting task whose probe is most
 // overdue, or nil and when the next probe falls due.
-func (s *scheduler) probeCandidateLocked(now time.Time) (*task, time.Time) {
+func (s *scheduler) probeCandidateLocked(now time.Time, slack int) (*task, time.Time) {
 	var best *task
 	var bestAt, next time.Time
 	for t := range s.tasks {
 		if !t.waiting || t.inflight {
 			continue
 		}
-		at := s.probeAtLocked(t)
+		at := s.probeAtLocked(t, slack)
 		if at.IsZero() {
 			continue
 		}

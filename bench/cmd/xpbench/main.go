@@ -67,7 +67,7 @@ func sched(cfg bench.Config, repeat int, verbose bool) error {
 		}
 		all = append(all, rows)
 	}
-	fmt.Printf("scheduler benchmark: 30 requests/min, video 30-120 s, async image 5-20 s, k=%g, peer priorities %t, medians of %d run(s)\n", cfg.Scale, cfg.PeerPriorities, len(all))
+	fmt.Printf("scheduler benchmark: 30 requests/min; video 30-120 s and async image 5-20 s unless the scenario names its range; k=%g, peer priorities %t, medians of %d run(s)\n", cfg.Scale, cfg.PeerPriorities, len(all))
 	return bench.WriteTable(os.Stdout, bench.Median(all))
 }
 

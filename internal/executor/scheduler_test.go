@@ -1,0 +1,194 @@
+package executor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/spec"
+	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/xpilot"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// learnedState holds 20 exact latencies of model m, key 8: 10.5 s to 29.5 s.
+func learnedState() *state.State {
+	st := state.New()
+	s := &state.Samples{}
+	for i := range 20 {
+		s.AddInterval(10+float64(i), 11+float64(i))
+	}
+	st.Models = map[string]*state.ModelStats{"m": {Latency: map[string]*state.Samples{"8": s}}}
+	return st
+}
+
+// schedFixture is a scheduler on a fake clock, driven by hand: the test
+// calls dispatch where the loop would, so nothing depends on goroutines.
+type schedFixture struct {
+	clock *clock.Fake
+	lim   *xpilot.Limiter
+	s     *scheduler
+}
+
+func newSchedFixture(t *testing.T, st *state.State, used int) *schedFixture {
+	t.Helper()
+	f := clock.NewFake(t0)
+	lim := xpilot.NewLimiter(30, f)
+	for range used {
+		if err := lim.Wait(context.Background(), xpilot.PrioritySubmit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &schedFixture{clock: f, lim: lim, s: newScheduler(f, lim, NewLatencies(st))}
+}
+
+// waiting registers a task submitted at t0+offset that waits for its poll.
+func (fx *schedFixture) waiting(model string, offset time.Duration) *task {
+	t := fx.s.track(spec.KindVideo, model, "8", t0.Add(offset), false, time.Time{})
+	fx.s.mu.Lock()
+	t.waiting = true
+	fx.s.mu.Unlock()
+	return t
+}
+
+// dispatch runs one round of the scheduler at the fake clock's time and
+// returns the grants it made and when it wants to look again.
+func (fx *schedFixture) dispatch(tasks []*task) (polls, probes int, wake time.Time) {
+	fx.s.mu.Lock()
+	wake = fx.s.dispatchLocked(fx.clock.Now())
+	fx.s.mu.Unlock()
+	for _, t := range tasks {
+		select {
+		case k := <-t.grant:
+			if k.probe {
+				probes++
+			} else {
+				polls++
+			}
+			// The poll goes out as the client would send it: it takes a slot.
+			_ = fx.lim.Wait(context.Background(), k.prio)
+		default:
+		}
+	}
+	return polls, probes, wake
+}
+
+func TestSchedulerGrantsProbesOnlyFromSlack(t *testing.T) {
+	tests := map[string]struct {
+		used, pending, tasks int
+		wantProbes           int
+	}{
+		// 13 requests in the window, 12 running tasks reserve 12 polls:
+		// 5 spare slots, and 12 tasks cannot all take them.
+		"the issue's 12 tasks": {used: 13, tasks: 12, wantProbes: 5},
+		// Submits still to send reserve their slots too.
+		"submits to come": {used: 13, pending: 4, tasks: 12, wantProbes: 1},
+		// The run's demand exceeds the window: nothing is spare.
+		"demand over the window": {used: 10, pending: 20, tasks: 12, wantProbes: 0},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			fx := newSchedFixture(t, learnedState(), tc.used)
+			for range tc.pending {
+				fx.s.willSubmit(&node{})
+			}
+			var tasks []*task
+			for range tc.tasks {
+				tasks = append(tasks, fx.waiting("m", 0))
+			}
+			// At 21 s every task is past the median (20 s), not yet due (0.9
+			// quantile, 28 s).
+			fx.clock.Set(t0.Add(21 * time.Second))
+			polls, probes, _ := fx.dispatch(tasks)
+			if polls != 0 || probes != tc.wantProbes {
+				t.Errorf("got %d polls and %d probes, want 0 and %d", polls, probes, tc.wantProbes)
+			}
+			// Nothing changed but time: the probes answered, the slack is gone.
+			fx.clock.Set(t0.Add(22 * time.Second))
+			if polls, probes, _ := fx.dispatch(tasks); polls+probes != 0 {
+				t.Errorf("a second round granted %d polls and %d probes, want none", polls, probes)
+			}
+		})
+	}
+}
+
+func TestSchedulerPollsAtTheLearnedQuantileAndSleepsUntilThen(t *testing.T) {
+	fx := newSchedFixture(t, learnedState(), 0)
+	fx.s.willSubmit(&node{}) // keep slack small: 30 - 0 - (1 + 29) = 0
+	var tasks []*task
+	for range 29 {
+		tasks = append(tasks, fx.waiting("m", 0))
+	}
+	d, _ := fx.s.lat.Estimate(spec.KindVideo, "m", "8")
+	due := t0.Add(duration(nextPoll(d, 20, 0, leafQuantile)))
+	if got, want := due.Sub(t0), 28*time.Second; got < want-time.Second || got > want+time.Second {
+		t.Fatalf("due %v after submit, want about %v (the 0.9 quantile of 10.5-29.5 s)", got, want)
+	}
+	polls, probes, wake := fx.dispatch(tasks)
+	if polls+probes != 0 {
+		t.Fatalf("at submit: %d polls, %d probes; want none", polls, probes)
+	}
+	if !wake.Equal(due) {
+		t.Errorf("wakes at %v, want exactly the due time %v (never a periodic re-check)", wake.Sub(t0), due.Sub(t0))
+	}
+	fx.clock.Set(due.Add(-time.Millisecond))
+	if polls, _, _ := fx.dispatch(tasks); polls != 0 {
+		t.Errorf("just before due: %d polls, want 0", polls)
+	}
+	fx.clock.Set(due)
+	if polls, _, _ := fx.dispatch(tasks); polls != 29 {
+		t.Errorf("at due: %d polls, want 29 (each task's reserved poll, rate limit or not)", polls)
+	}
+}
+
+func TestSchedulerLadderForAnUnknownModel(t *testing.T) {
+	fx := newSchedFixture(t, state.New(), 0)
+	oldest := fx.waiting("new", 0)
+	tasks := []*task{oldest, fx.waiting("new", time.Second), fx.waiting("new", 2*time.Second)}
+	// The prior's fastest video is 40 s: the ladder starts at 4 s, and only
+	// the oldest task climbs it; no probes for a model never seen.
+	_, _, wake := fx.dispatch(tasks)
+	if got := wake.Sub(t0); got != 4*time.Second {
+		t.Fatalf("first look at %v, want 4s (the first rung)", got)
+	}
+	fx.clock.Set(t0.Add(4 * time.Second))
+	polls, probes, _ := fx.dispatch(tasks)
+	if polls != 1 || probes != 0 {
+		t.Fatalf("at 4 s: %d polls, %d probes; want the oldest task's 1 poll", polls, probes)
+	}
+	// It answered processing at 4 s: the next rung is 6 s.
+	fx.s.polled(oldest, t0.Add(4*time.Second), t0.Add(4*time.Second), true)
+	fx.s.mu.Lock()
+	oldest.waiting = true
+	fx.s.mu.Unlock()
+	_, _, wake = fx.dispatch(tasks)
+	if got := wake.Sub(t0); got != 7*time.Second {
+		t.Errorf("next look at %v, want 7s (rung 6 s, but 3 s after the last poll)", got)
+	}
+	// Once it is seen done in (4 s, 10 s], the others wait for the tail
+	// guard: 1.5 times the slowest midpoint, 10.5 s.
+	fx.s.lat.Observe("new", "8", 4, 10)
+	fx.s.untrack(oldest)
+	fx.clock.Set(t0.Add(10 * time.Second))
+	_, _, wake = fx.dispatch(tasks[1:])
+	if got := wake.Sub(t0); got < 11*time.Second || got > 13*time.Second {
+		t.Errorf("the others are next looked at %v, want 1.5 x 7 s after their submit (11.5-12.5 s)", got)
+	}
+}
+
+func TestSchedulerHandsBackAGrantWhenTheTaskStops(t *testing.T) {
+	fx := newSchedFixture(t, learnedState(), 0)
+	tk := fx.s.track(spec.KindVideo, "m", "8", t0, false, time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok := fx.s.next(ctx, nil, tk); ok {
+		t.Fatal("next after cancel: ok, want false")
+	}
+	fx.s.mu.Lock()
+	defer fx.s.mu.Unlock()
+	if tk.waiting || tk.inflight {
+		t.Errorf("a stopped task is still waiting=%v inflight=%v", tk.waiting, tk.inflight)
+	}
+}
