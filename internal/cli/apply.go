@@ -147,7 +147,7 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 	case sum != nil && jv != nil:
 		jv.Summary(sum)
 	case sum != nil:
-		printSummary(env, sum)
+		printSummary(env, sum, pl.plan)
 	}
 	if err != nil {
 		return &ExitErr{Code: ExitError, Err: err}

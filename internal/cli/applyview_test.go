@@ -128,6 +128,7 @@ func TestApplyJSONEvents(t *testing.T) {
 		Assets             []jsonAsset `json:"assets"`
 		EstimatedCostCents *int        `json:"estimated_cost_cents"`
 		UnpricedAssets     *int        `json:"unpriced_assets"`
+		CostBreakdown      []costRow   `json:"cost_breakdown"`
 		// asset
 		Time           string   `json:"time"`
 		Address        string   `json:"address"`

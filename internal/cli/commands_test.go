@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const launchDir = "../../examples/launch"
@@ -80,6 +81,7 @@ type planContract struct {
 	Assets             []assetContract `json:"assets"`
 	EstimatedCostCents int             `json:"estimated_cost_cents"`
 	UnpricedAssets     int             `json:"unpriced_assets"`
+	CostBreakdown      []costRow       `json:"cost_breakdown"`
 }
 
 type assetContract struct {
@@ -89,6 +91,13 @@ type assetContract struct {
 	Action             string   `json:"action"`
 	EstimatedCostCents *int     `json:"estimated_cost_cents"`
 	DependsOn          []string `json:"depends_on"`
+	Reason             string   `json:"reason"`
+	Changes            []struct {
+		Attribute string `json:"attribute"`
+		Before    string `json:"before"`
+		After     string `json:"after"`
+	} `json:"changes"`
+	PriceSource string `json:"price_source"`
 }
 
 func decodePlan(t *testing.T, s string) planContract {
@@ -112,28 +121,33 @@ func TestPlanJSON(t *testing.T) {
 		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", got.code, got.stderr)
 	}
 	// Keys that must be present even when null or empty.
-	for _, key := range []string{`"estimated_cost_cents": null`, `"depends_on": []`, `"unpriced_assets": 6`} {
+	for _, key := range []string{`"estimated_cost_cents": null`, `"depends_on": []`, `"unpriced_assets": 6`, `"changes": []`} {
 		if !strings.Contains(got.stdout, key) {
 			t.Errorf("plan -json lacks %s:\n%s", key, got.stdout)
 		}
 	}
 	p := decodePlan(t, got.stdout)
 	cents := func(c int) *int { return &c }
-	want := planContract{FormatVersion: "1", EstimatedCostCents: 1440, UnpricedAssets: 6}
+	want := planContract{FormatVersion: "1", EstimatedCostCents: 1440, UnpricedAssets: 6, CostBreakdown: []costRow{
+		{Kind: "image", Model: "bytedance/seedream-4.5", ChangeUnpriced: 3, Generations: 3},
+		{Kind: "text", Model: "openai/gpt-4o", ChangeUnpriced: 3, Generations: 3},
+		{Kind: "video", Model: "seedance-2.0/image-to-video", ChangeCents: 1440, Generations: 3},
+	}}
 	for _, k := range []string{"aurora", "nimbus", "vesper"} {
 		want.Assets = append(want.Assets, assetContract{Address: `text.hook["` + k + `"]`, Kind: "text",
-			Model: "openai/gpt-4o", Action: "create", DependsOn: []string{}})
+			Model: "openai/gpt-4o", Action: "create", DependsOn: []string{}, Reason: "not generated yet", PriceSource: "none"})
 	}
 	for _, k := range []string{"aurora", "nimbus", "vesper"} {
 		want.Assets = append(want.Assets, assetContract{Address: `image.hero["` + k + `"]`, Kind: "image",
-			Model: "bytedance/seedream-4.5", Action: "create", DependsOn: []string{`text.hook["` + k + `"]`}})
+			Model: "bytedance/seedream-4.5", Action: "create", DependsOn: []string{`text.hook["` + k + `"]`},
+			Reason: "not generated yet", PriceSource: "none"})
 	}
 	for _, k := range []string{"aurora", "nimbus", "vesper"} {
 		want.Assets = append(want.Assets, assetContract{Address: `video.spot["` + k + `"]`, Kind: "video",
 			Model: "seedance-2.0/image-to-video", Action: "create", EstimatedCostCents: cents(480),
-			DependsOn: []string{`image.hero["` + k + `"]`}})
+			DependsOn: []string{`image.hero["` + k + `"]`}, Reason: "not generated yet", PriceSource: "catalog"})
 	}
-	if diff := cmp.Diff(want, p); diff != "" {
+	if diff := cmp.Diff(want, p, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("plan -json (-want +got):\n%s", diff)
 	}
 }

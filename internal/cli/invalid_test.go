@@ -48,7 +48,7 @@ func TestInvalidFixtures(t *testing.T) {
 		"missing_required.xp.hcl": {`"model" is required`},
 		"bad_output_attr.xp.hcl":  {`text.hook has no attribute "url"`},
 		"unknown_var.xp.hcl":      {`"product"`},
-		"over_budget.xp.hcl":      {"480 cents"},
+		"over_budget.xp.hcl":      {"estimated at $4.80, above max_cost_cents = 100 ($1.00)"},
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.xp.hcl"))
 	if err != nil || len(files) == 0 {

@@ -146,12 +146,14 @@ func runPlan(env *Env, args []string) error {
 	return nil
 }
 
-// jsonPlan is the documented -json contract (format_version 1).
+// jsonPlan is the documented -json contract (format_version 1; fields
+// are only ever added).
 type jsonPlan struct {
 	FormatVersion      string      `json:"format_version"`
 	Assets             []jsonAsset `json:"assets"`
 	EstimatedCostCents int         `json:"estimated_cost_cents"`
 	UnpricedAssets     int         `json:"unpriced_assets"`
+	CostBreakdown      []costRow   `json:"cost_breakdown"`
 }
 
 type jsonAsset struct {
@@ -161,17 +163,39 @@ type jsonAsset struct {
 	Action             string   `json:"action"`
 	EstimatedCostCents *int     `json:"estimated_cost_cents"`
 	DependsOn          []string `json:"depends_on"`
+	// Reason says why the asset has its action: "new in the spec", "the
+	// request changed", "forced by -replace", "a local file is missing or
+	// changed", ...; "" for noop.
+	Reason string `json:"reason"`
+	// Changes are the request attributes that differ from the recorded
+	// request, with their values before and after ("(known after apply)"
+	// when an upstream output decides it).
+	Changes []jsonChange `json:"changes"`
+	// PriceSource is "catalog", "observed" (what earlier runs were charged)
+	// or "none" (unpriced); "" when the action spends nothing.
+	PriceSource string `json:"price_source"`
+}
+
+type jsonChange struct {
+	Attribute string `json:"attribute"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
 }
 
 func planJSON(p *planner.Plan) jsonPlan {
-	out := jsonPlan{FormatVersion: "1", Assets: []jsonAsset{}, EstimatedCostCents: p.EstimatedCents, UnpricedAssets: p.Unpriced}
+	out := jsonPlan{FormatVersion: "1", Assets: []jsonAsset{}, EstimatedCostCents: p.EstimatedCents, UnpricedAssets: p.Unpriced,
+		CostBreakdown: costBreakdown(p, p.State)}
 	for _, n := range p.Nodes {
 		if n.Excluded {
 			continue
 		}
-		a := jsonAsset{Address: n.Addr, Kind: string(n.Kind), Model: n.Model, Action: string(n.Action), DependsOn: n.Deps}
+		a := jsonAsset{Address: n.Addr, Kind: string(n.Kind), Model: n.Model, Action: string(n.Action), DependsOn: n.Deps,
+			Reason: actionReason(n), Changes: []jsonChange{}}
 		if a.DependsOn == nil {
 			a.DependsOn = []string{}
+		}
+		for _, c := range n.Changes {
+			a.Changes = append(a.Changes, jsonChange{Attribute: c.Param, Before: c.Old, After: c.New})
 		}
 		switch {
 		case !n.Action.Spends():
@@ -181,13 +205,39 @@ func planJSON(p *planner.Plan) jsonPlan {
 			c := n.Cost.Cents
 			a.EstimatedCostCents = &c
 		}
+		if n.Action.Spends() {
+			a.PriceSource = priceSource(n.Cost)
+		}
 		out.Assets = append(out.Assets, a)
 	}
 	for _, addr := range p.Forget {
 		zero := 0
-		out.Assets = append(out.Assets, jsonAsset{Address: addr, Action: string(planner.ActionForget), EstimatedCostCents: &zero, DependsOn: []string{}})
+		out.Assets = append(out.Assets, jsonAsset{Address: addr, Action: string(planner.ActionForget), EstimatedCostCents: &zero,
+			DependsOn: []string{}, Changes: []jsonChange{}, Reason: "no longer in the spec"})
 	}
 	return out
+}
+
+// actionReason is the node's reason, with the ones the planner leaves
+// implicit spelled out.
+func actionReason(n *planner.Node) string {
+	switch {
+	case n.Reason != "":
+		return n.Reason
+	case n.Action == planner.ActionCreate:
+		return "not generated yet"
+	}
+	return ""
+}
+
+func priceSource(c planner.Cost) string {
+	switch {
+	case !c.Priced:
+		return "none"
+	case c.Observed:
+		return "observed"
+	}
+	return "catalog"
 }
 
 func writePlanJSON(w interface{ Write([]byte) (int, error) }, p *planner.Plan) error {

@@ -80,6 +80,7 @@ func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 			fmt.Fprintf(w, "  %s %s\n", c.Sprint(sym), a)
 		}
 	}
+	renderCostBreakdown(w, costBreakdown(p, p.State))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(p))
 	fmt.Fprintln(w, costLine(p))
@@ -196,13 +197,40 @@ func summaryLine(p *planner.Plan) string {
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
 
+// costLine states the estimate without ever showing an unknown price as
+// $0.00: a plan with unpriced assets costs "at least" the priced part, or
+// "unknown" when nothing is priced, and prices observed in earlier runs are
+// told apart from the catalog's.
 func costLine(p *planner.Plan) string {
-	s := "Estimated cost: " + formatCents(p.EstimatedCents)
-	if p.Unpriced > 0 {
-		s += fmt.Sprintf(" + %d unpriced asset(s) whose price the catalog does not list", p.Unpriced)
+	catalog, observed := 0, 0
+	for _, n := range p.Nodes {
+		if n.Excluded || !n.Action.Spends() || !n.Cost.Priced {
+			continue
+		}
+		if n.Cost.Observed {
+			observed += n.Cost.Cents
+		} else {
+			catalog += n.Cost.Cents
+		}
+	}
+	s := "Estimated cost: " + estimateText(p.EstimatedCents, p.Unpriced)
+	if observed > 0 {
+		s += fmt.Sprintf(" (%s observed in earlier runs, %s from the catalog)", formatCents(observed), formatCents(catalog))
 	}
 	if max := p.Spec.Settings.MaxCostCents; max != nil {
-		s += fmt.Sprintf(" (max_cost_cents %s)", formatCents(*max))
+		s += fmt.Sprintf("; max_cost_cents allows %s", formatCents(*max))
 	}
-	return s
+	return s + "."
+}
+
+// estimateText is "$14.40", "at least $14.40 (6 assets unpriced)" or
+// "unknown (4 assets unpriced)".
+func estimateText(cents, unpriced int) string {
+	switch {
+	case unpriced == 0:
+		return formatCents(cents)
+	case cents == 0:
+		return fmt.Sprintf("unknown (%s)", plural(unpriced, "asset unpriced", "assets unpriced"))
+	}
+	return fmt.Sprintf("at least %s (%s)", formatCents(cents), plural(unpriced, "asset unpriced", "assets unpriced"))
 }

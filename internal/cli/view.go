@@ -2,12 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"sort"
+	"text/tabwriter"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
@@ -58,7 +61,7 @@ func formatElapsed(d time.Duration) string {
 
 // printSummary prints counts, cost against estimate, credits, requests and
 // wall time, then the root causes of failures.
-func printSummary(env *Env, s *executor.Summary) {
+func printSummary(env *Env, s *executor.Summary, p *planner.Plan) {
 	pal := newPalette(useColor(env))
 	w := env.Stdout
 	counts := s.Counts()
@@ -77,20 +80,8 @@ func printSummary(env *Env, s *executor.Summary) {
 		title = "Apply finished with errors"
 	}
 	fmt.Fprintf(w, "\n%s: %s.\n", pal.bold.Sprint(title), strings.Join(parts, ", "))
-	est := formatCents(s.EstimatedCents)
-	if s.Unpriced > 0 {
-		est += fmt.Sprintf(" + %d unpriced", s.Unpriced)
-	}
-	fmt.Fprintf(w, "Cost: %s actual against %s estimated.\n", formatCents(s.ActualCents), est)
-	models := make([]string, 0, len(s.PerModel))
-	for m := range s.PerModel {
-		models = append(models, m)
-	}
-	sort.Strings(models)
-	for _, m := range models {
-		mc := s.PerModel[m]
-		fmt.Fprintf(w, "  %-32s %3d × : %s actual, %s estimated\n", m, mc.Count, formatCents(mc.Actual), formatCents(mc.Estimated))
-	}
+	fmt.Fprintf(w, "Cost: %s actual; estimate: %s.\n", formatCents(s.ActualCents), estimateText(s.EstimatedCents, s.Unpriced))
+	printModelCosts(w, s, p)
 	if s.RemainingCents != nil {
 		fmt.Fprintf(w, "Credits remaining: %s.\n", formatCents(*s.RemainingCents))
 	}
@@ -127,4 +118,61 @@ func printProblems(env *Env, pal palette, s *executor.Summary) {
 	if len(gen) > 0 {
 		fmt.Fprintf(w, "\nStill generating (apply again to resume, nothing is paid twice):\n  %s\n", strings.Join(gen, "\n  "))
 	}
+}
+
+// modelRow is one line of the per-model cost table.
+type modelRow struct {
+	planned, generated, unpriced int
+	actual, estimated          int
+}
+
+// printModelCosts prints, per model, how many of the planned generations
+// were made, what they cost and what they were estimated at. Assets not
+// generated (skipped, failed before a charge) count in "of N" only.
+func printModelCosts(w io.Writer, s *executor.Summary, p *planner.Plan) {
+	rows := map[string]*modelRow{}
+	outcome := map[string]executor.AssetResult{}
+	for _, a := range s.Assets {
+		outcome[a.Addr] = a
+	}
+	for _, n := range p.Nodes {
+		if n.Excluded || !n.Action.Spends() {
+			continue
+		}
+		r := rows[n.Model]
+		if r == nil {
+			r = &modelRow{}
+			rows[n.Model] = r
+		}
+		r.planned++
+		a := outcome[n.Addr]
+		r.actual += a.CostCents
+		if a.Outcome == executor.OutcomeDone {
+			r.generated++
+			if n.Cost.Priced {
+				r.estimated += n.Cost.Cents
+			} else {
+				r.unpriced++
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	models := make([]string, 0, len(rows))
+	for m := range rows {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  MODEL\tGENERATED\tACTUAL\tESTIMATED")
+	for _, m := range models {
+		r := rows[m]
+		est := estimateText(r.estimated, r.unpriced)
+		if r.generated == 0 {
+			est = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%d of %d\t%s\t%s\n", m, r.generated, r.planned, formatCents(r.actual), est)
+	}
+	_ = tw.Flush()
 }

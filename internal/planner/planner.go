@@ -99,6 +99,9 @@ type Plan struct {
 	// spending nodes whose model has no known price.
 	EstimatedCents int
 	Unpriced       int
+	// State is the state the plan was made from (never nil), for what was
+	// spent so far.
+	State *state.State
 	// StateLineage and StateSerial identify the state the plan was made from.
 	StateLineage string
 	StateSerial  uint64
@@ -149,7 +152,7 @@ func Build(sp *spec.Spec, opts Options) (*Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 	p := &Plan{Spec: sp, Scope: sp.NewScope(insts), byAddr: map[string]*Node{},
-		StateLineage: st.Lineage, StateSerial: st.Serial}
+		State: st, StateLineage: st.Lineage, StateSerial: st.Serial}
 	byBlock := map[string][]*spec.Instance{}
 	for _, in := range insts {
 		byBlock[in.Asset.Addr()] = append(byBlock[in.Asset.Addr()], in)
@@ -207,14 +210,30 @@ func (p *Plan) budgetDiags() hcl.Diagnostics {
 	if max == nil || p.EstimatedCents <= *max {
 		return nil
 	}
-	rng := p.Spec.Settings.DeclRange
+	rng := p.Spec.Settings.MaxCostRange
+	if rng.Filename == "" {
+		rng = p.Spec.Settings.DeclRange
+	}
+	detail := fmt.Sprintf("The plan is estimated at %s, above max_cost_cents = %d (%s).", dollars(p.EstimatedCents), *max, dollars(*max))
+	if p.Unpriced > 0 {
+		detail = fmt.Sprintf("The priced part of the plan alone is estimated at %s, above max_cost_cents = %d (%s); %d more assets have no known price.",
+			dollars(p.EstimatedCents), *max, dollars(*max), p.Unpriced)
+	}
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "Estimated cost exceeds max_cost_cents",
-		Detail: fmt.Sprintf("The plan is estimated at %d cents, above max_cost_cents = %d. Raise the limit or generate fewer assets.",
-			p.EstimatedCents, *max),
-		Subject: &rng,
+		Detail:   detail + " Raise the limit, or generate fewer or cheaper assets (-target limits a run).",
+		Subject:  &rng,
 	}}
+}
+
+// dollars writes cents as "$12.34", as the CLI does.
+func dollars(c int) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
 }
 
 // builder carries what every node decision needs.
@@ -279,8 +298,18 @@ func (b *builder) decide(n *Node) {
 		}
 	case !known:
 		n.Action, n.Reason = ActionReplace, "an upstream output will change"
+		if ups := b.changingDeps(n); len(ups) > 0 {
+			n.Reason += ": " + strings.Join(ups, ", ")
+		}
 	case hash != prior.RequestHash:
 		n.Action, n.Reason = ActionReplace, "the request changed"
+		if len(n.Changes) > 0 {
+			names := make([]string, len(n.Changes))
+			for i, c := range n.Changes {
+				names[i] = c.Param
+			}
+			n.Reason += ": " + strings.Join(names, ", ")
+		}
 	case prior.Status == state.StatusFailed:
 		n.Action, n.Reason = ActionRetry, "failed last time: "+prior.Error
 	case !b.filesIntact(prior):
@@ -291,6 +320,17 @@ func (b *builder) decide(n *Node) {
 	if n.Action == ActionNoop || n.Action == ActionResume || n.Action == ActionDownload {
 		n.Changes = nil
 	}
+}
+
+// changingDeps lists the dependencies of n that this plan generates again.
+func (b *builder) changingDeps(n *Node) []string {
+	var out []string
+	for _, d := range n.Deps {
+		if dn, ok := b.plan.byAddr[d]; ok && dn.Action.Spends() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (b *builder) filesIntact(a *state.Asset) bool {

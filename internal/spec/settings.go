@@ -35,7 +35,7 @@ func (s *Spec) evalSettings(t *topBlocks) hcl.Diagnostics {
 			n, more := s.evalWhole(ctx, attr, 0)
 			diags = append(diags, more...)
 			if !more.HasErrors() {
-				s.Settings.MaxCostCents = &n
+				s.Settings.MaxCostCents, s.Settings.MaxCostRange = &n, attr.Range
 			}
 		}
 		diags = append(diags, s.evalBackends(ctx, t.settings.Blocks)...)

@@ -66,6 +66,8 @@ type Settings struct {
 	MaxCostCents *int     // nil when unset
 	Backend      *Backend // nil: the local state file
 	DeclRange    hcl.Range
+	// MaxCostRange is where max_cost_cents is set, for diagnostics about it.
+	MaxCostRange hcl.Range
 }
 
 // Provider is the optional provider "xpilot" block.

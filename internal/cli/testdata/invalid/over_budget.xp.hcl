@@ -1,5 +1,5 @@
-xpflow { # ERROR: Estimated cost exceeds max_cost_cents
-  max_cost_cents = 100
+xpflow {
+  max_cost_cents = 100 # ERROR: Estimated cost exceeds max_cost_cents
 }
 
 video "spot" {
