@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"text/tabwriter"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/executor"
@@ -123,7 +123,7 @@ func printProblems(env *Env, pal palette, s *executor.Summary) {
 // modelRow is one line of the per-model cost table.
 type modelRow struct {
 	planned, generated, unpriced int
-	actual, estimated          int
+	actual, estimated            int
 }
 
 // printModelCosts prints, per model, how many of the planned generations
