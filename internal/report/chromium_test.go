@@ -1,19 +1,16 @@
 package report_test
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -36,23 +33,11 @@ func needChromium(t *testing.T) {
 	}
 }
 
-// chromium runs headless chromium with a fresh profile and returns stdout.
-func chromium(t *testing.T, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+// chromiumFlags are the flags every run uses, with a fresh profile.
+func chromiumFlags(t *testing.T) []string {
+	return []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir()}
-	cmd := exec.CommandContext(ctx, chromiumPath, append(base, args...)...)
-	cmd.WaitDelay = 5 * time.Second
-	var stderr limitedBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\nstderr:\n%s", args, err, stderr.String())
-	}
-	return out
 }
 
 // limitedBuffer keeps the last 8 KiB written to it.
@@ -68,47 +53,76 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 
 func (l *limitedBuffer) String() string { return string(l.b) }
 
-// TestChromiumRendersCampaign applies examples/launch against the built-in
-// simulator, writes its report, and has headless chromium screenshot it and
-// dump its DOM after the page's own script has checked that every image
-// decoded and every video loaded its metadata.
+// waitMedia waits until the page's script has run and every image and
+// video on the shown page has loaded or failed, then returns what the
+// script recorded on <body> (imgOk, videoOk, mediaOk, matches, ...),
+// without the timing, which varies.
+const waitMedia = `new Promise(function (resolve) {
+  var t0 = Date.now();
+  (function poll() {
+    var d = document.body.dataset;
+    var settled = Array.from(document.querySelectorAll("img.media")).every(function (i) { return i.complete; }) &&
+      Array.from(document.querySelectorAll("video.media")).every(function (v) { return v.readyState >= 1 || v.error; });
+    if ((d.ready === "1" && settled) || Date.now() - t0 > 20000) {
+      var out = Object.assign({}, d);
+      delete out.firstRenderMs;
+      delete out.cardsAtMs;
+      resolve(out);
+    } else {
+      setTimeout(poll, 25);
+    }
+  })();
+})`
+
+// TestChromiumRendersCampaign applies examples/launch against a simulator
+// on loopback, writes its report, and has headless chromium load it: the
+// page's own script must find every image decoded and every video's
+// metadata loaded, and the totals must match the state. Then files are
+// removed: the page sees them broken, and a new report marks them missing.
 func TestChromiumRendersCampaign(t *testing.T) {
 	needChromium(t)
 	dir := filepath.Join(t.TempDir(), "launch")
 	copyFile(t, "../../examples/launch/launch.xp.hcl", filepath.Join(dir, "launch.xp.hcl"))
-	if code, _, stderr := run(t, "apply", "-simulate", "-auto-approve", dir); code != 0 {
-		t.Fatalf("apply: exit code %d, want 0\nstderr:\n%s", code, stderr)
-	}
-	if code, _, stderr := run(t, "report", "-simulate", dir); code != 0 {
-		t.Fatalf("report: exit code %d, want 0\nstderr:\n%s", code, stderr)
-	}
-	st, err := state.Load(filepath.Join(dir, "xpflow.simulate.state.json"))
+	srv, err := sim.Start("", sim.WithLatency("video", 50*time.Millisecond, 100*time.Millisecond),
+		sim.WithLatency("image", 10*time.Millisecond, 20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := "file://" + filepath.ToSlash(filepath.Join(dir, "out", "report.html"))
-
-	shot := filepath.Join(t.TempDir(), "report.png")
-	chromium(t, "--screenshot="+shot, "--window-size=1280,2000", "--virtual-time-budget=10000", page)
-	keepScreenshot(t, shot)
-
-	dom := string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
-	imgs, vids := mediaCounts(st)
-	wantBody := map[string]string{
-		"img-ok":   fmt.Sprintf("%d/%d", imgs, imgs),
-		"video-ok": fmt.Sprintf("%d/%d", vids, vids),
-		"media-ok": fmt.Sprintf("%d/%d", imgs+vids, imgs+vids),
-		"matches":  "9", "shown": "9", "page": "1", "pages": "1",
+	t.Cleanup(func() { _ = srv.Close() })
+	env := map[string]string{"XPILOT_BASE_URL": srv.URL, "XPILOT_API_KEY": srv.Key}
+	if code, _, stderr := runEnv(t, env, "apply", "-auto-approve", dir); code != 0 {
+		t.Fatalf("apply: exit code %d, want 0\nstderr:\n%s", code, stderr)
 	}
-	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
-		t.Errorf("page state in chromium (-want +got):\n%s", diff)
+	if code, _, stderr := runEnv(t, env, "report", dir); code != 0 {
+		t.Fatalf("report: exit code %d, want 0\nstderr:\n%s", code, stderr)
 	}
-	gotTotals := attrs(regexp.MustCompile(`<section id="totals"[^>]*>`).FindString(dom))
-	if diff := cmp.Diff(wantTotals(st), gotTotals); diff != "" {
-		t.Errorf("totals in the DOM (-want +got):\n%s", diff)
+	st, err := state.Load(filepath.Join(dir, "xpflow.state.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got, want := len(st.Assets), 9; got != want {
-		t.Errorf("assets in the state: got %d, want %d (3 texts, 3 images, 3 videos)", got, want)
+		t.Fatalf("assets in the state: got %d, want %d (3 texts, 3 images, 3 videos)", got, want)
+	}
+	page := "file://" + filepath.ToSlash(filepath.Join(dir, "out", "report.html"))
+	b := startBrowser(t, 1280, 2000)
+	b.navigate(page)
+	var got map[string]string
+	b.eval(waitMedia, &got)
+	keepScreenshot(t, b.screenshot())
+	imgs, vids := mediaCounts(st)
+	want := map[string]string{
+		"imgOk":   fmt.Sprintf("%d/%d", imgs, imgs),
+		"videoOk": fmt.Sprintf("%d/%d", vids, vids),
+		"mediaOk": fmt.Sprintf("%d/%d", imgs+vids, imgs+vids),
+		"matches": "9", "shown": "9", "page": "1", "pages": "1", "ready": "1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("page state in chromium (-want +got):\n%s", diff)
+	}
+	var totals map[string]string
+	b.eval(`Object.assign({}, document.getElementById("totals").dataset)`, &totals)
+	if diff := cmp.Diff(wantTotals(st), totals); diff != "" {
+		t.Errorf("totals in the DOM (-want +got):\n%s", diff)
 	}
 
 	// The page's check must see broken media too, or the test above could
@@ -118,52 +132,39 @@ func TestChromiumRendersCampaign(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dom = string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
-	wantBody["img-ok"] = fmt.Sprintf("%d/%d", imgs-1, imgs)
-	wantBody["video-ok"] = fmt.Sprintf("%d/%d", vids-1, vids)
-	wantBody["media-ok"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids)
-	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
+	b.navigate(page)
+	b.eval(waitMedia, &got)
+	want["imgOk"] = fmt.Sprintf("%d/%d", imgs-1, imgs)
+	want["videoOk"] = fmt.Sprintf("%d/%d", vids-1, vids)
+	want["mediaOk"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("media check with two files removed (-want +got):\n%s", diff)
 	}
 
 	// A new report checks the files first: the two removed ones are
 	// marked missing on their cards and no longer linked.
-	if code, _, stderr := run(t, "report", "-simulate", dir); code != 0 {
+	if code, _, stderr := runEnv(t, env, "report", dir); code != 0 {
 		t.Fatalf("report: exit code %d, want 0\nstderr:\n%s", code, stderr)
 	}
-	dom = string(chromium(t, "--dump-dom", "--virtual-time-budget=10000", page))
-	wantBody["img-ok"] = fmt.Sprintf("%d/%d", imgs-1, imgs-1)
-	wantBody["video-ok"] = fmt.Sprintf("%d/%d", vids-1, vids-1)
-	wantBody["media-ok"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids-2)
-	if diff := cmp.Diff(wantBody, bodyState(dom)); diff != "" {
+	b.navigate(page)
+	b.eval(waitMedia, &got)
+	want["imgOk"] = fmt.Sprintf("%d/%d", imgs-1, imgs-1)
+	want["videoOk"] = fmt.Sprintf("%d/%d", vids-1, vids-1)
+	want["mediaOk"] = fmt.Sprintf("%d/%d", imgs+vids-2, imgs+vids-2)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("media after a new report (-want +got):\n%s", diff)
 	}
-	if got := strings.Count(dom, `data-check="missing"`); got != 2 {
-		t.Errorf("cards marking a missing file: got %d, want 2", got)
+	var missing int
+	b.eval(`document.querySelectorAll('[data-check="missing"]').length`, &missing)
+	if missing != 2 {
+		t.Errorf("cards marking a missing file: got %d, want 2", missing)
 	}
 }
 
-// bodyState is what the page's script records on <body>, without the
-// timing, which varies.
-func bodyState(dom string) map[string]string {
-	got := attrs(regexp.MustCompile(`<body[^>]*>`).FindString(dom))
-	delete(got, "first-render-ms")
-	if got["ready"] != "1" {
-		got["ready"] = "not set: the script did not finish"
-	} else {
-		delete(got, "ready")
-	}
-	return got
-}
-
-// keepScreenshot copies the screenshot to screenshotArtifact and checks
+// keepScreenshot keeps the screenshot at screenshotArtifact and checks
 // that it is a PNG.
-func keepScreenshot(t *testing.T, shot string) {
+func keepScreenshot(t *testing.T, b []byte) {
 	t.Helper()
-	b, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("read the screenshot: %v", err)
-	}
 	if len(b) < 8 || string(b[1:4]) != "PNG" {
 		t.Fatalf("screenshot: got %d bytes that are not a PNG, want a PNG", len(b))
 	}
@@ -172,17 +173,6 @@ func keepScreenshot(t *testing.T, shot string) {
 		return
 	}
 	t.Logf("screenshot: %s", screenshotArtifact)
-}
-
-var attrRE = regexp.MustCompile(`data-([a-z-]+)="([^"]*)"`)
-
-// attrs returns the data attributes of one start tag, without "data-".
-func attrs(tag string) map[string]string {
-	out := map[string]string{}
-	for _, m := range attrRE.FindAllStringSubmatch(tag, -1) {
-		out[m[1]] = m[2]
-	}
-	return out
 }
 
 // mediaCounts counts the downloaded image and video files the page should
@@ -202,8 +192,9 @@ func mediaCounts(st *state.State) (imgs, vids int) {
 	return imgs, vids
 }
 
-// wantTotals computes the totals the page should carry, from the state of
-// a campaign whose every asset completed and whose files are intact.
+// wantTotals computes the totals the page should carry (as the page's
+// script reads them: camelCase), from the state of a campaign whose every
+// asset completed and whose files are intact.
 func wantTotals(st *state.State) map[string]string {
 	cost, files := 0, 0
 	for _, a := range st.Assets {
@@ -213,11 +204,11 @@ func wantTotals(st *state.State) map[string]string {
 		files += len(a.Outputs)
 	}
 	n := strconv.Itoa(len(st.Assets))
-	out := map[string]string{"assets": n, "completed": n, "actual-cents": strconv.Itoa(cost),
-		"estimated-cents": strconv.Itoa(cost), "unpriced": "0", "to-spend-cents": "0", "to-spend-unpriced": "0",
-		"files-ok": strconv.Itoa(files)}
+	out := map[string]string{"assets": n, "completed": n, "actualCents": strconv.Itoa(cost),
+		"estimatedCents": strconv.Itoa(cost), "unpriced": "0", "toSpendCents": "0", "toSpendUnpriced": "0",
+		"filesOk": strconv.Itoa(files)}
 	if st.Balance != nil {
-		out["balance-cents"] = strconv.Itoa(st.Balance.Cents)
+		out["balanceCents"] = strconv.Itoa(st.Balance.Cents)
 	}
 	return out
 }

@@ -35,8 +35,9 @@ type page struct {
 	Title    string
 	Data     *pageData
 	Statuses []statusCount
-	// JSON is Data encoded for the page's script.
-	JSON template.JS
+	// JSON is Data encoded for the page's script; HeadJSON is Data with
+	// the first page of cards only.
+	JSON, HeadJSON template.JS
 	// TotalsAttrs are the totals as data attributes of #totals, for
 	// scripts and tests: data-assets="9" data-completed="9" ...
 	TotalsAttrs template.HTMLAttr
@@ -52,6 +53,10 @@ type pageData struct {
 	Totals  totals      `json:"totals"`
 	Models  []modelCost `json:"models"`
 	Cards   []*card     `json:"cards"`
+	// Count is the number of cards of the campaign (Cards may hold only
+	// the first page); PageSize how many the page shows at a time.
+	Count    int `json:"count"`
+	PageSize int `json:"page_size"`
 }
 
 // totals are the campaign's counts and money.

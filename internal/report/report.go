@@ -13,6 +13,11 @@ import (
 	"github.com/xpflow/xpflow/internal/state"
 )
 
+// pageSize is how many cards the page shows at a time. The first page
+// is also embedded on its own, so it is drawn before the whole campaign's
+// data is read.
+const pageSize = 48
+
 //go:embed report.html.tmpl
 var pageTemplate string
 
@@ -73,11 +78,18 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 	}
 	// encoding/json escapes <, > and & in strings, so the data cannot
 	// close the <script> element it is embedded in.
+	d.Count, d.PageSize = len(d.Cards), pageSize
 	js, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("report: encode the page data: %w", err)
 	}
-	p := &page{Title: d.Title, Data: d, Statuses: d.Totals.statusCounts(), JSON: template.JS(js),
+	head := *d
+	head.Cards = d.Cards[:min(pageSize, len(d.Cards))]
+	headJS, err := json.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("report: encode the page data: %w", err)
+	}
+	p := &page{Title: d.Title, Data: d, Statuses: d.Totals.statusCounts(), JSON: template.JS(js), HeadJSON: template.JS(headJS),
 		TotalsAttrs: d.Totals.attrs(d.HasPlan)}
 	top := 0
 	for _, m := range d.Models {

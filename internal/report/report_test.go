@@ -179,7 +179,8 @@ func TestWriteEscapesAndContent(t *testing.T) {
 		"no base64 media":                    {`base64`, false},
 		"no remote stylesheet":               {`<link`, false},
 		"no http resource":                   {`src="http`, false},
-		"noscript links a checked file":      {`<a href="./image.hero/a%20b%231.png">a b#1.png</a>`, true},
+		"noscript says what to do":           {`<noscript><p class="empty">This page draws its 8 cards with JavaScript.`, true},
+		"first page drawn from a small head": {`<script type="application/json" id="xp-head">{`, true},
 		"cost bar per model":                 {`data-model="seedance-2.0/image-to-video" data-actual-cents="480"`, true},
 	}
 	for name, tc := range tests {
@@ -189,8 +190,8 @@ func TestWriteEscapesAndContent(t *testing.T) {
 			}
 		})
 	}
-	if got, want := strings.Count(page, "<script"), 2; got != want {
-		t.Errorf("<script elements: got %d, want %d (the data and the page's own)", got, want)
+	if got, want := strings.Count(page, "<script"), 3; got != want {
+		t.Errorf("<script elements: got %d, want %d (the first page, the page's own, all the data)", got, want)
 	}
 }
 
