@@ -35,6 +35,7 @@ func runReport(env *Env, args []string) error {
 	spf.register(flags)
 	out := flags.String("o", "", "write the page to FILE (default DIR/out/report.html)")
 	noSpec := flags.Bool("no-spec", false, "show the state's records only; do not read the spec in DIR")
+	asJSON := flags.Bool("json", false, "print the page's data as one JSON object (see docs/cli.md) instead of writing the page")
 	if err := parse(flags, args); err != nil {
 		return err
 	}
@@ -87,6 +88,12 @@ func runReport(env *Env, args []string) error {
 		path = filepath.Join(dir, "out", "report.html")
 	}
 	opts.BaseDir = filepath.Dir(path)
+	if *asJSON {
+		if err := report.WriteJSON(env.Stdout, st, opts); err != nil {
+			return &ExitErr{Code: ExitError, Err: err}
+		}
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, st, opts); err != nil {
 		return &ExitErr{Code: ExitError, Err: err}

@@ -159,6 +159,15 @@ func TestChromiumRendersCampaign(t *testing.T) {
 	if missing != 2 {
 		t.Errorf("cards marking a missing file: got %d, want 2", missing)
 	}
+
+	// Filters in the URL are applied on load.
+	b.navigate(page + "?kind=video&q=nimbus")
+	b.eval(waitMedia, &got)
+	var shown []string
+	b.eval(`Array.from(document.querySelectorAll("#cards article.card")).map(function (c) { return c.dataset.address; })`, &shown)
+	if diff := cmp.Diff([]string{`video.spot["nimbus"]`}, shown); diff != "" {
+		t.Errorf("cards shown for ?kind=video&q=nimbus (-want +got):\n%s", diff)
+	}
 }
 
 // keepScreenshot keeps the screenshot at screenshotArtifact and checks

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +252,39 @@ func TestReportCommandRedactsTheKey(t *testing.T) {
 	}
 	if got := strings.Count(string(page), "[REDACTED]"); got < 3 {
 		t.Errorf("page: got %d [REDACTED] marks, want at least 3", got)
+	}
+}
+
+// TestReportCommandJSON prints the page's data instead of writing the page.
+func TestReportCommandJSON(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir)
+	code, stdout, stderr := run(t, "report", "-simulate", "-json", dir)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	var got struct {
+		FormatVersion string `json:"format_version"`
+		Totals        struct {
+			Assets      int            `json:"assets"`
+			ActualCents int            `json:"actual_cents"`
+			Statuses    map[string]int `json:"statuses"`
+			Files       map[string]int `json:"files"`
+		} `json:"totals"`
+		Cards []struct {
+			Address string `json:"address"`
+			Status  string `json:"status"`
+		} `json:"cards"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if got.FormatVersion != "1" || got.Totals.Assets != 8 || len(got.Cards) != 8 || got.Totals.ActualCents != 491 ||
+		got.Totals.Statuses["failed"] != 1 || got.Totals.Files["ok"] != 2 {
+		t.Errorf("report -json: got version %q, %d assets, %d cards, %d cents spent, statuses %v, files %v; want 1, 8, 8, 491, one failed, 2 ok",
+			got.FormatVersion, got.Totals.Assets, len(got.Cards), got.Totals.ActualCents, got.Totals.Statuses, got.Totals.Files)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "report.html")); err == nil {
+		t.Errorf("report -json wrote a page; want only stdout")
 	}
 }

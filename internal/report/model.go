@@ -73,6 +73,7 @@ type totals struct {
 	// ToSpendUnpriced counts its generations with no known price.
 	ToSpendCents    int            `json:"to_spend_cents"`
 	ToSpendUnpriced int            `json:"to_spend_unpriced"`
+	ToGenerate      int            `json:"to_generate"`
 	BalanceCents    *int           `json:"balance_cents,omitempty"`
 	BalanceAt       string         `json:"balance_at,omitempty"`
 	Files           map[string]int `json:"files"`
@@ -197,6 +198,7 @@ func (t *totals) add(c *card, p *Planned) {
 		t.Unpriced++
 	}
 	if p.spends() {
+		t.ToGenerate++
 		if p.Priced {
 			t.ToSpendCents += p.EstimatedCents
 		} else {

@@ -151,3 +151,18 @@ func TestWriteUnknownIsNotZero(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteNothingToGenerate checks the next-apply tile of a finished
+// campaign says so, rather than a bare "$0.00 estimated".
+func TestWriteNothingToGenerate(t *testing.T) {
+	plan := []Planned{{Address: `text.hook["a"]`, Kind: "text", Model: "openai/gpt-4o", Action: "noop", EstimatedCents: 1, Priced: true}}
+	page, _ := render(t, loadFixture(t), Options{Plan: plan})
+	want := `<span class="n">$0.00</span><span class="l">next apply</span><span class="s">nothing to generate</span>`
+	if !strings.Contains(page, want) {
+		t.Errorf("page: got no %q, want it", want)
+	}
+	page, _ = renderPlanned(t)
+	if strings.Contains(page, "nothing to generate") {
+		t.Errorf("page of a plan with generations says %q", "nothing to generate")
+	}
+}

@@ -53,32 +53,12 @@ type Options struct {
 // links it. Write fails when st is nil, when a media path cannot be made
 // relative to opts.BaseDir, or when w fails.
 func Write(w io.Writer, st *state.State, opts Options) error {
-	if st == nil {
-		return fmt.Errorf("report: no state to render")
-	}
-	base, err := filepath.Abs(defaultDir(opts.BaseDir))
-	if err != nil {
-		return fmt.Errorf("report: base directory: %w", err)
-	}
-	spec, err := filepath.Abs(defaultDir(opts.SpecDir))
-	if err != nil {
-		return fmt.Errorf("report: spec directory: %w", err)
-	}
-	title := opts.Title
-	if title == "" {
-		title = "xpflow campaign"
-	}
-	d, err := buildPage(st, opts.Plan, title, base, spec)
+	d, err := data(st, opts)
 	if err != nil {
 		return err
 	}
-	d.Notes = append(d.Notes, opts.Notes...)
-	if redact := newRedactor(opts.Secrets); redact != nil {
-		redactAll(d, redact)
-	}
 	// encoding/json escapes <, > and & in strings, so the data cannot
 	// close the <script> element it is embedded in.
-	d.Count, d.PageSize = len(d.Cards), pageSize
 	js, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("report: encode the page data: %w", err)
@@ -108,6 +88,55 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 		return fmt.Errorf("report: write page: %w", err)
 	}
 	return nil
+}
+
+// WriteJSON writes the data the page is drawn from as one indented JSON
+// object (format_version "1", documented in docs/cli.md): the totals, the
+// cost per model and every card, with the same checks and redaction as
+// Write. Media paths ("src") are relative to opts.BaseDir.
+func WriteJSON(w io.Writer, st *state.State, opts Options) error {
+	d, err := data(st, opts)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(struct {
+		FormatVersion string `json:"format_version"`
+		*pageData
+	}{"1", d}); err != nil {
+		return fmt.Errorf("report: write JSON: %w", err)
+	}
+	return nil
+}
+
+// data builds the page's data from st and opts and redacts it.
+func data(st *state.State, opts Options) (*pageData, error) {
+	if st == nil {
+		return nil, fmt.Errorf("report: no state to render")
+	}
+	base, err := filepath.Abs(defaultDir(opts.BaseDir))
+	if err != nil {
+		return nil, fmt.Errorf("report: base directory: %w", err)
+	}
+	spec, err := filepath.Abs(defaultDir(opts.SpecDir))
+	if err != nil {
+		return nil, fmt.Errorf("report: spec directory: %w", err)
+	}
+	title := opts.Title
+	if title == "" {
+		title = "xpflow campaign"
+	}
+	d, err := buildPage(st, opts.Plan, title, base, spec)
+	if err != nil {
+		return nil, err
+	}
+	d.Notes = append(d.Notes, opts.Notes...)
+	if redact := newRedactor(opts.Secrets); redact != nil {
+		redactAll(d, redact)
+	}
+	d.Count, d.PageSize = len(d.Cards), pageSize
+	return d, nil
 }
 
 func defaultDir(d string) string {
