@@ -157,7 +157,7 @@ func planForReport(env *Env, dir string, f *specFlags, simulate bool) reportPlan
 // build plans the spec against st without the API and converts the plan
 // for the page. Diagnostics are printed; they do not stop the report.
 func (rp *reportPlan) build(env *Env, st *state.State) ([]report.Planned, []string) {
-	p, diags := planner.Build(rp.spec, planner.Options{State: st, Catalog: rp.catalog, FileIntact: report.FileIntact})
+	p, diags := planner.Build(rp.spec, planner.Options{State: st, Catalog: rp.catalog})
 	if len(diags) > 0 {
 		writeDiags(env, rp.spec, diags)
 	}

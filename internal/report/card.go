@@ -55,7 +55,7 @@ func (b *builder) files(addr, kind string, outs []state.Output) ([]file, error) 
 		f := file{URL: o.URL, Path: o.File, Type: mediaType(o.File, kind),
 			Name: path.Base(filepath.ToSlash(o.File)), Size: formatBytes(o.Bytes)}
 		f.Check, f.Why = verifyFile(outputPath(b.specDir, o.File), o)
-		if f.Check == fileOK || f.Check == fileUnverified {
+		if f.Check == fileOK {
 			src, err := relativeSrc(b.baseDir, b.specDir, o.File)
 			if err != nil {
 				return nil, fmt.Errorf("report: %s: %w", addr, err)

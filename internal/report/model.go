@@ -138,9 +138,8 @@ type param struct {
 }
 
 // file is one recorded output. Src, the path relative to the page, is set
-// only when the file on disk was checked against the record (or has no
-// digest to check, Check "unverified"): a changed or missing file is
-// never linked.
+// only when the file on disk matches the record (Check "ok"): a changed,
+// missing or unverifiable file is never linked.
 type file struct {
 	URL   string `json:"url,omitempty"`
 	Path  string `json:"path,omitempty"`

@@ -25,39 +25,43 @@ const (
 	fileChanged = "changed"
 	// fileNotRegular: a directory, FIFO, device or socket; it is never read.
 	fileNotRegular = "not-regular"
-	// fileUnverified: the state records no sha256 to check against.
+	// fileUnverified: the state records no sha256 to check against, so
+	// the file is not linked.
 	fileUnverified = "unverified"
 	// fileUnreadable: the file exists but could not be read.
 	fileUnreadable = "unreadable"
 )
 
 // verifyFile checks the file at path against out's recorded size and
-// sha256. It opens the path without blocking (a FIFO would otherwise hang),
-// refuses anything but a regular file, and never reads past the recorded
-// size: a file that grew is changed whatever it holds. A symlink to a
-// regular file is followed, as the current take of a replaced asset may be
-// a link to its content-addressed file. The second result says why a file
-// is not fileOK, for the card.
+// sha256. Only a regular file is read: a symbolic link, FIFO, device or
+// directory at the path is reported and never opened for reading (as the
+// planner's download check, which would fetch such a file again), and
+// reading never goes past the recorded size: a file that grew is changed
+// whatever it holds. The open itself neither follows a link nor blocks,
+// in case the path is swapped between the look and the open. The second
+// result says why a file is not fileOK, for the card.
 func verifyFile(path string, out state.Output) (string, string) {
-	// Stat first so that a device or FIFO is not even opened; the Stat of
-	// the open file below closes the race with a swap in between.
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(fi.Mode()))
-	}
-	f, err := openNoBlock(path)
+	before, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fileMissing, "the file is missing"
 	}
 	if err != nil {
-		return fileUnreadable, fmt.Sprintf("the file cannot be opened: %v", errors.Unwrap(err))
+		return fileUnreadable, fmt.Sprintf("the file cannot be read: %v", err)
+	}
+	if !before.Mode().IsRegular() {
+		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(before.Mode()))
+	}
+	f, err := openNoBlock(path)
+	if err != nil {
+		return fileUnreadable, fmt.Sprintf("the file cannot be opened: %v", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
 		return fileUnreadable, fmt.Sprintf("the file cannot be read: %v", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(fi.Mode()))
+	if !fi.Mode().IsRegular() || !os.SameFile(before, fi) {
+		return fileChanged, "the file was replaced while it was checked"
 	}
 	if out.Bytes > 0 && fi.Size() != out.Bytes {
 		return fileChanged, fmt.Sprintf("the file is %d bytes, but %d were downloaded", fi.Size(), out.Bytes)
@@ -95,6 +99,8 @@ func outputPath(specDir, file string) string {
 
 func modeName(m fs.FileMode) string {
 	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
 	case m.IsDir():
 		return "directory"
 	case m&fs.ModeNamedPipe != 0:
@@ -114,16 +120,4 @@ func short(digest string) string {
 		return digest[:12] + "…"
 	}
 	return digest
-}
-
-// FileIntact reports whether out's file, relative to specDir, is a regular
-// file with its recorded size and sha256. Unlike a plain open and hash, it
-// never blocks on a FIFO and never reads a device or past the recorded
-// size, so it is safe for the planner's download check.
-func FileIntact(specDir string, out state.Output) bool {
-	if out.File == "" {
-		return false
-	}
-	check, _ := verifyFile(outputPath(specDir, out.File), out)
-	return check == fileOK
 }

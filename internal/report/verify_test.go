@@ -45,17 +45,19 @@ func TestVerifyFile(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, out: rec, want: fileNotRegular},
-		"symlink to the file": {setup: func(t *testing.T, p string) {
-			write(content)(t, p+".sha")
-			if err := os.Symlink(filepath.Base(p)+".sha", p); err != nil {
+		// A link is not the downloaded file, even to the right bytes: the
+		// planner's check agrees, and apply downloads it again.
+		"symlink to an intact copy": {setup: func(t *testing.T, p string) {
+			write(content)(t, p+".copy")
+			if err := os.Symlink(filepath.Base(p)+".copy", p); err != nil {
 				t.Fatal(err)
 			}
-		}, out: rec, want: fileOK},
+		}, out: rec, want: fileNotRegular},
 		"dangling symlink": {setup: func(t *testing.T, p string) {
 			if err := os.Symlink("nowhere", p); err != nil {
 				t.Fatal(err)
 			}
-		}, out: rec, want: fileMissing},
+		}, out: rec, want: fileNotRegular},
 	}
 	if runtime.GOOS != "windows" {
 		tests["fifo"] = struct {
@@ -217,4 +219,30 @@ func mkdirs(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestWriteLinksOnlyCheckedFiles gives each output of one asset another
+// check result: only the intact file gets a src.
+func TestWriteLinksOnlyCheckedFiles(t *testing.T) {
+	dir := t.TempDir()
+	good, other := []byte("good"), []byte("other")
+	write(good)(t, mkdirs(t, filepath.Join(dir, "out", "ok.png")))
+	write(good)(t, filepath.Join(dir, "out", "nodigest.png"))
+	write(other)(t, filepath.Join(dir, "out", "changed.png"))
+	st := state.New()
+	st.Assets["image.x"] = &state.Asset{Address: "image.x", Kind: "image", Status: state.StatusCompleted, Outputs: []state.Output{
+		{File: "out/ok.png", SHA256: digest(good), Bytes: 4},
+		{File: "out/nodigest.png", Bytes: 4},
+		{File: "out/changed.png", SHA256: digest(good), Bytes: 5},
+		{File: "out/gone.png", SHA256: digest(good), Bytes: 4},
+	}}
+	_, d := render(t, st, Options{BaseDir: dir, SpecDir: dir})
+	var got []string
+	for _, f := range d.Cards[0].Files {
+		got = append(got, f.Check+" "+f.Src)
+	}
+	want := []string{"ok ./out/ok.png", "unverified ", "changed ", "missing "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
 }
