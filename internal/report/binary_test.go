@@ -1,0 +1,122 @@
+package report_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xpflow/xpflow/internal/testbin"
+)
+
+// xpflowBin is the xpflow binary, built once by TestMain, for the tests
+// that run report as a user types it.
+var xpflowBin string
+
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &xpflowBin)) }
+
+// runBin runs the binary in dir with the given environment additions and
+// returns its exit code, stdout and stderr. Its stdout is a pipe, as in
+// `xpflow report -json | jq`.
+func runBin(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(xpflowBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run xpflow: %v", err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// TestBinaryReport runs the built binary the ways a user would: from
+// inside the campaign directory with relative paths, with -chdir from
+// its parent, and with -json into a pipe, with the API key in the
+// environment and inside the state; the key must never come out.
+func TestBinaryReport(t *testing.T) {
+	const key = "xp_live_binarytestkey0001"
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "campaign")
+	copyFixture(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(smallSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(dir, "xpflow.simulate.state.json")
+	b, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "Quiet is the new", "Quiet is "+key+" the new", 1))
+	if err := os.WriteFile(statePath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"XPILOT_API_KEY=" + key}
+
+	code, stdout, stderr := runBin(t, dir, env, "report", "-simulate", "-o", "review/page.html")
+	if code != 0 {
+		t.Fatalf("report from inside the directory: exit %d\nstderr:\n%s", code, stderr)
+	}
+	want := "Wrote a report of 4 assets of the spec (8 recorded) to review/page.html\nOpen file://" +
+		filepath.ToSlash(filepath.Join(dir, "review", "page.html")) + " in a browser.\n"
+	if stdout != want {
+		t.Errorf("stdout: got %q, want %q", stdout, want)
+	}
+	page := readPage(t, filepath.Join(dir, "review", "page.html"))
+	for _, s := range []string{`"src":"../out/image.hero/a%20b%231.png"`, `"address":"image.hero","block":"image.hero","kind":"image","model":"bytedance/seedream-4.5","status":"planned"`} {
+		if !strings.Contains(page, s) {
+			t.Errorf("page: got no %q, want it", s)
+		}
+	}
+
+	code, _, stderr = runBin(t, parent, env, "-chdir=campaign", "report", "-simulate")
+	if code != 0 {
+		t.Fatalf("report with -chdir: exit %d\nstderr:\n%s", code, stderr)
+	}
+	page = readPage(t, filepath.Join(dir, "out", "report.html"))
+	if !strings.Contains(page, `"src":"./image.hero/a%20b%231.png"`) {
+		t.Errorf("page written with -chdir: got no media path relative to out/, want one")
+	}
+
+	code, stdout, stderr = runBin(t, parent, env, "report", "-simulate", "-json", "campaign")
+	if code != 0 {
+		t.Fatalf("report -json: exit %d\nstderr:\n%s", code, stderr)
+	}
+	var got struct {
+		Cards []struct{ Address string } `json:"cards"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("report -json into a pipe: %v\n%s", err, stdout)
+	}
+	if len(got.Cards) != 11 {
+		t.Errorf("report -json: got %d cards, want 11 (4 of the spec, 8 recorded, text.hook[\"a\"] in both)", len(got.Cards))
+	}
+	for name, s := range map[string]string{"stdout": stdout, "stderr": stderr} {
+		if strings.Contains(s, key) {
+			t.Errorf("%s holds the API key", name)
+		}
+	}
+	if !strings.Contains(stdout, "Quiet is [REDACTED] the new") {
+		t.Errorf("report -json: got no redacted text, want %q", "Quiet is [REDACTED] the new")
+	}
+}
+
+// readPage reads a written page and checks it holds no API key.
+func readPage(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read the page: %v", err)
+	}
+	if strings.Contains(string(b), "xp_live_binarytestkey0001") {
+		t.Errorf("%s holds the API key", path)
+	}
+	return string(b)
+}
