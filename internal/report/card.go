@@ -49,7 +49,7 @@ func (b *builder) files(addr, kind string, outs []state.Output) ([]file, error) 
 	for _, o := range outs {
 		if o.File == "" {
 			out = append(out, file{URL: o.URL, Type: mediaType(o.URL, kind), Check: fileNotDownloaded,
-				Why: "not downloaded yet: run apply again to fetch it"})
+				Why: "run apply again to fetch it"})
 			continue
 		}
 		f := file{URL: o.URL, Path: o.File, Type: mediaType(o.File, kind),
@@ -114,7 +114,7 @@ func (b *builder) unrecordedStatus(p *Planned) (status, reason string) {
 		if why == "" {
 			why = "run xpflow validate to see why"
 		}
-		return statusError, "never generated: the spec cannot evaluate this asset: " + why
+		return statusError, "the spec cannot evaluate this asset: " + why
 	}
 	var waits []string
 	for _, d := range p.Deps {
@@ -124,16 +124,16 @@ func (b *builder) unrecordedStatus(p *Planned) (status, reason string) {
 		}
 		switch dc.Status {
 		case statusFailed, statusSkipped, statusPending, statusError:
-			return statusSkipped, fmt.Sprintf("never generated: upstream %s is %s, so this asset could not be generated", d, statusLabel(dc.Status))
+			return statusSkipped, fmt.Sprintf("upstream %s is %s, so this asset was never generated", d, statusLabel(dc.Status))
 		case statusCompleted:
 		default:
 			waits = append(waits, d+" ("+statusLabel(dc.Status)+")")
 		}
 	}
 	if len(waits) > 0 {
-		return statusPlanned, "never generated: it waits for " + strings.Join(waits, ", ")
+		return statusPlanned, "it waits for " + strings.Join(waits, ", ")
 	}
-	return statusPlanned, "never generated: the next apply creates it"
+	return statusPlanned, "the next apply creates it"
 }
 
 // nextAction describes what the next apply does with a recorded asset,
@@ -185,12 +185,12 @@ func cardStatus(a *state.Asset) (status, reason string) {
 		}
 		return statusFailed, a.Error
 	case state.StatusSubmitted:
-		return statusSubmitted, "still generating (task " + a.TaskID + "): run apply again to collect it"
+		return statusSubmitted, "task " + a.TaskID + " is paid for and running: run apply again to collect it"
 	case state.StatusIntent:
 		if a.Error != "" {
 			return statusSkipped, a.Error
 		}
-		return statusPending, "outcome unknown: the request may have been sent; run apply again to settle it"
+		return statusPending, "the generate request may have been sent and charged, but its answer was never recorded"
 	}
 	return string(a.Status), a.Error
 }

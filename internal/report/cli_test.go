@@ -175,7 +175,7 @@ func TestReportCommandShowsTheWholeSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
-		`"address":"video.spot","block":"video.spot","kind":"video","model":"seedance-2.0/image-to-video","status":"planned","reason":"never generated: it waits for image.hero (not generated yet)","estimated_cents":`,
+		`"address":"video.spot","block":"video.spot","kind":"video","model":"seedance-2.0/image-to-video","status":"planned","reason":"it waits for image.hero (not generated yet)","estimated_cents":`,
 		`"price_source":"catalog"`,
 		`No state at xpflow.simulate.state.json yet: nothing has been generated.`,
 		`data-planned="4"`,

@@ -24,6 +24,11 @@ const (
 	statusError     = "error"
 )
 
+// statusLabels are how statuses read on the page.
+var statusLabels = map[string]string{statusCompleted: "completed", statusSubmitted: "generating",
+	statusPending: "outcome unknown", statusPlanned: "not generated", statusSkipped: "skipped",
+	statusFailed: "failed", statusError: "spec error"}
+
 // statusOrder is the order statuses appear in the totals and filters.
 func statusOrder() []string {
 	return []string{statusCompleted, statusSubmitted, statusPending, statusPlanned, statusSkipped, statusFailed, statusError}
@@ -57,6 +62,8 @@ type pageData struct {
 	// the first page); PageSize how many the page shows at a time.
 	Count    int `json:"count"`
 	PageSize int `json:"page_size"`
+	// Labels are how statuses read on the page.
+	Labels map[string]string `json:"labels"`
 }
 
 // totals are the campaign's counts and money.

@@ -75,7 +75,8 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 	for _, m := range d.Models {
 		top = max(top, m.ActualCents, m.EstimatedCents)
 	}
-	funcs := template.FuncMap{"cents": formatCents, "pct": func(c int) string { return percent(c, top) }}
+	funcs := template.FuncMap{"cents": formatCents, "pct": func(c int) string { return percent(c, top) },
+		"label": func(s string) string { return statusLabels[s] }}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("report: parse template: %w", err)
@@ -135,7 +136,7 @@ func data(st *state.State, opts Options) (*pageData, error) {
 	if redact := newRedactor(opts.Secrets); redact != nil {
 		redactAll(d, redact)
 	}
-	d.Count, d.PageSize = len(d.Cards), pageSize
+	d.Count, d.PageSize, d.Labels = len(d.Cards), pageSize, statusLabels
 	return d, nil
 }
 
