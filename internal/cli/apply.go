@@ -51,7 +51,7 @@ func runApply(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, closeStore, err := openStateStore(env, sp, f.statePath, f.simulate)
+	store, claims, closeStore, err := openStateStore(env, sp, f.statePath, f.simulate)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runApply(env *Env, args []string) error {
 			return err
 		}
 	}
-	return execute(ctx, env, in, pl, c, store, *parallelism, jv)
+	return execute(ctx, env, in, pl, c, store, claims, *parallelism, jv)
 }
 
 // warnBalance warns when the estimate exceeds the last known balance.
@@ -122,7 +122,7 @@ func confirm(env *Env) error {
 }
 
 // execute runs the executor with signal handling and prints the summary.
-func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn, store *state.Store, parallelism int, jv *jsonView) error {
+func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn, store *state.Store, claims executor.Claimer, parallelism int, jv *jsonView) error {
 	in.startExecuting()
 	stop := in.stop
 	var view executor.Observer = newLineView(env)
@@ -138,7 +138,7 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 		c.window.send(wo.Window)
 	}
 	sum, err := executor.Run(ctx, pl.plan, executor.Options{Client: c.client, HTTP: c.downloads, Store: store, Clock: clock.Real(),
-		Parallelism: parallelism, Observer: view, Stop: stop})
+		Parallelism: parallelism, Observer: view, Stop: stop, Claims: claims})
 	c.window.send(func(xpilot.WindowNote) {}) // the view is done
 	if live != nil {
 		live.Close()

@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/pgstore"
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/state"
@@ -121,29 +124,42 @@ func usePostgres(sp *spec.Spec, statePath string, simulate bool) bool {
 	return sp != nil && sp.Settings.Backend != nil && statePath == "" && !simulate
 }
 
-// openStateStore opens the state apply writes: the spec's Postgres
-// campaign, locked, or the state file. Call done when finished.
-func openStateStore(env *Env, sp *spec.Spec, statePath string, simulate bool) (store *state.Store, done func(), err error) {
+// EnvLease sets the lease of a runner's claims on a Postgres campaign (a
+// Go duration, default pgstore.DefaultLease): how long after a runner dies
+// the others take its work over.
+const EnvLease = "XPFLOW_CLAIM_LEASE"
+
+// openStateStore opens the state apply writes: the state file, locked, or
+// the spec's Postgres campaign, shared with the other runners applying it,
+// with the claims that keep them apart. Call done when finished.
+func openStateStore(env *Env, sp *spec.Spec, statePath string, simulate bool) (store *state.Store, claims executor.Claimer, done func(), err error) {
 	if !usePostgres(sp, statePath, simulate) {
 		if statePath == "" {
 			statePath = defaultStatePath(sp, simulate)
 		}
 		store, err := state.Open(statePath)
 		if err != nil {
-			return nil, nil, &ExitErr{Code: ExitError, Err: err}
+			return nil, nil, nil, &ExitErr{Code: ExitError, Err: err}
 		}
-		return store, func() { store.Close() }, nil
+		return store, nil, func() { store.Close() }, nil
+	}
+	lease := pgstore.DefaultLease
+	if v := env.Getenv(EnvLease); v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease < 100*time.Millisecond {
+			return nil, nil, nil, &ExitErr{Code: ExitUsage, Err: fmt.Errorf("%s=%q: want a duration of at least 100ms, such as 30s", EnvLease, v)}
+		}
 	}
 	pg, err := openPostgres(context.Background(), env, sp)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	store, err = state.OpenBackend(pg.String(), pg)
 	if err != nil {
 		pg.Close()
-		return nil, nil, &ExitErr{Code: ExitError, Err: err}
+		return nil, nil, nil, &ExitErr{Code: ExitError, Err: err}
 	}
-	return store, func() { store.Close(); pg.Close() }, nil
+	cl := pg.Claimer(lease, clock.Real())
+	return store, cl, func() { cl.Close(); store.Close(); pg.Close() }, nil
 }
 
 // readState reads the state of a read command (plan, show, output,

@@ -34,6 +34,9 @@ type Options struct {
 	Stop <-chan struct{}
 	// MaxDownloadBytes caps one output file (default 1 GiB).
 	MaxDownloadBytes int64
+	// Claims, when set, coordinates this run with other runners applying
+	// the same campaign (see Claimer); nil for a run that is alone.
+	Claims Claimer
 }
 
 // ErrUnauthorized is returned when the API rejects the key.
@@ -203,6 +206,21 @@ func (a *applier) visit(ctx context.Context, nd *node) (result, error) {
 	switch n.Action {
 	case planner.ActionNoop:
 		return result{outcome: OutcomeUnchanged}, nil
+	case planner.ActionUnknown, planner.ActionResume:
+		if a.opts.Claims == nil {
+			break
+		}
+		// The record may be another runner's work in flight: wait for it.
+		_, unclaim, adopted, res, err := a.claimFor(ctx, nd, nil)
+		if adopted {
+			if res.outcome == OutcomeSkipped {
+				a.emit(n.Addr, PhaseSkipped, res.message, nil)
+			}
+			return res, err
+		}
+		defer unclaim()
+	}
+	switch n.Action {
 	case planner.ActionUnknown:
 		a.emit(n.Addr, PhaseUnknown, n.Reason, nil)
 		return result{outcome: OutcomeUnknown, message: n.Reason}, nil

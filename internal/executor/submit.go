@@ -28,11 +28,15 @@ func (a *applier) generate(ctx context.Context, nd *node) (result, error) {
 	a.emit(n.Addr, PhaseQueued, "", nil) // its inputs are known; it waits for a slot and the rate limit
 	rec := &state.Asset{Address: n.Addr, Kind: string(n.Kind), Model: req.Model(), RequestHash: req.Hash(),
 		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: a.clock.Now()}
-	release, err := a.acquire(ctx)
-	if err != nil {
-		a.emit(n.Addr, PhaseSkipped, "not started: apply stopped", nil)
-		return result{outcome: OutcomeSkipped, message: "not started: apply stopped"}, nil
+	// Take a parallelism slot and, with other runners, the asset's claim.
+	release, unclaim, adopted, res, err := a.claimFor(ctx, nd, a.acquire)
+	if adopted {
+		if res.outcome == OutcomeSkipped {
+			a.emit(n.Addr, PhaseSkipped, res.message, nil)
+		}
+		return res, err
 	}
+	defer unclaim()
 	defer release()
 	if stop, why := a.stopping(); stop { // re-check: the wait for a slot may have been long
 		a.emit(n.Addr, PhaseSkipped, why, nil)

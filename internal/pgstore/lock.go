@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/state"
@@ -18,10 +17,12 @@ type lockInfo struct {
 	Started time.Time `json:"started"`
 }
 
-// Lock takes the campaign's writer lock at once or fails with a
-// *state.LockedError naming the holder. The lock is a session advisory
-// lock on a connection kept for it, so Postgres releases it when the
-// holder dies or loses its connection.
+// Lock takes the campaign's runner lock: a shared session advisory lock,
+// which every runner applying the campaign holds at once (the claims keep
+// them apart, asset by asset), and which keeps out what needs the campaign
+// alone (state push). Postgres drops it when the runner dies or loses its
+// connection. Lock fails with a *state.LockedError only when the campaign
+// is taken exclusively, naming that holder when it recorded itself.
 func (s *Store) Lock() error {
 	if s.lockConn != nil {
 		return nil
@@ -33,7 +34,7 @@ func (s *Store) Lock() error {
 		return s.fail("locking the campaign", err)
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended('xpflow campaign:' || $1, 0))", s.campaign).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock_shared(hashtextextended('xpflow campaign:' || $1, 0))", s.campaign).Scan(&got); err != nil {
 		conn.Release()
 		return s.fail("locking the campaign", err)
 	}
@@ -49,13 +50,6 @@ func (s *Store) Lock() error {
 		}
 		return le
 	}
-	host, _ := os.Hostname()
-	info, _ := json.Marshal(lockInfo{PID: os.Getpid(), Host: host, Runner: s.runner, Started: time.Now().UTC()})
-	if _, err := conn.Exec(ctx, "UPDATE xpflow_campaigns SET locked_by = $2::json WHERE name = $1", s.campaign, string(info)); err != nil {
-		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
-		conn.Release()
-		return s.fail("locking the campaign", err)
-	}
 	s.lockConn = conn
 	return nil
 }
@@ -70,10 +64,6 @@ func (s *Store) Unlock() error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "UPDATE xpflow_campaigns SET locked_by = NULL WHERE name = $1", s.campaign); err != nil {
-		conn.Conn().Close(ctx) // closing the session releases the lock
-		return s.fail("unlocking the campaign", err)
-	}
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock_all()"); err != nil {
 		conn.Conn().Close(ctx)
 		return s.fail("unlocking the campaign", err)

@@ -2,12 +2,14 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -37,12 +39,19 @@ type Store struct {
 	// lockConn holds the campaign's session advisory lock between Lock and
 	// Unlock; nil otherwise. Lock and Unlock are called by one goroutine.
 	lockConn *pgxpool.Conn
+
+	mu sync.Mutex
+	// known is the serial of the last Load: rows at or below it are what
+	// this runner's state.Store started from. Guarded by mu.
+	known uint64
+	// mine holds the serials of this store's own Puts. Guarded by mu.
+	mine map[uint64]bool
 }
 
 // Options are the optional settings of Open.
 type Options struct {
 	// Runner names this process in claims and in the journal; default
-	// host:pid.
+	// host:pid:random. Two live runners must never share a name.
 	Runner string
 }
 
@@ -64,8 +73,11 @@ func Open(ctx context.Context, conn, campaign string, opt Options) (*Store, erro
 	s := &Store{campaign: campaign, runner: opt.Runner, red: red,
 		where: fmt.Sprintf("postgres database %q on %s, campaign %q", cfg.ConnConfig.Database, cfg.ConnConfig.Host, campaign)}
 	if s.runner == "" {
+		// Host and pid, and a random part: two containers may share both.
 		host, _ := os.Hostname()
-		s.runner = fmt.Sprintf("%s:%d", host, os.Getpid())
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		s.runner = fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -228,6 +240,12 @@ func (s *Store) Put(ctx context.Context, ch Change) (uint64, error) {
 	if err != nil {
 		return 0, s.fail("writing the state", err)
 	}
+	s.mu.Lock()
+	if s.mine == nil {
+		s.mine = map[uint64]bool{}
+	}
+	s.mine[serial] = true
+	s.mu.Unlock()
 	return serial, nil
 }
 

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -214,27 +213,33 @@ func TestSnapshotIsConsistent(t *testing.T) {
 	t.Logf("%d snapshots", reads)
 }
 
-func TestLockNamesTheHolder(t *testing.T) {
+// TestRunnersShareTheLockPushDoesNot: runners lock a campaign together;
+// a push, which needs it alone, is refused while any of them holds it.
+func TestRunnersShareTheLockPushDoesNot(t *testing.T) {
 	conn := pgtest.Database(t)
 	a := openTest(t, conn, "c", "a")
 	b := openTest(t, conn, "c", "b")
-	other := openTest(t, conn, "other", "b")
+	pusher := openTest(t, conn, "c", "p")
 	if err := a.Lock(); err != nil {
 		t.Fatal(err)
 	}
-	err := b.Lock()
-	var le *state.LockedError
-	if !errors.As(err, &le) || le.PID == 0 || le.Host == "" {
-		t.Fatalf("second Lock: %v, want a *state.LockedError naming the holder", err)
-	}
-	if err := other.Lock(); err != nil {
-		t.Errorf("locking another campaign: %v", err)
-	}
-	if err := a.Unlock(); err != nil {
-		t.Fatal(err)
-	}
 	if err := b.Lock(); err != nil {
-		t.Errorf("Lock after the holder unlocked: %v", err)
+		t.Fatalf("a second runner's Lock: %v, want the lock shared", err)
+	}
+	st := state.New()
+	st.Serial = 1
+	st.Assets["text.x"] = &state.Asset{Address: "text.x", Kind: "text", RequestHash: "h", Status: state.StatusIntent}
+	for _, holder := range []*Store{a, b} {
+		err := pusher.Replace(context.Background(), st, true)
+		if err == nil || !strings.Contains(err.Error(), "a runner is applying") {
+			t.Errorf("push while runners hold the campaign: %v, want a refusal", err)
+		}
+		if err := holder.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pusher.Replace(context.Background(), st, true); err != nil {
+		t.Errorf("push once the runners are gone: %v", err)
 	}
 }
 
