@@ -33,7 +33,7 @@ func runReport(env *Env, args []string) error {
 	sf.register(flags)
 	var spf specFlags
 	spf.register(flags)
-	out := flags.String("o", "", "write the page to FILE (default DIR/out/report.html)")
+	out := flags.String("o", "", "write the page to FILE (default report.html in the spec's output_dir, DIR/out)")
 	noSpec := flags.Bool("no-spec", false, "show the state's records only; do not read the spec in DIR")
 	asJSON := flags.Bool("json", false, "print the page's data as one JSON object (see docs/cli.md) instead of writing the page")
 	if err := parse(flags, args); err != nil {
@@ -47,33 +47,9 @@ func runReport(env *Env, args []string) error {
 	if !*noSpec {
 		rp = planForReport(env, dir, &spf, sf.simulate)
 	}
-	// The spec's Postgres campaign, when it names one (also under
-	// -no-spec, which only leaves the plan off the page).
-	pgSpec := rp.spec
-	if *noSpec {
-		pgSpec = quietSpec(env, dir)
-	}
-	var st *state.State
-	if usePostgres(pgSpec, sf.path, sf.simulate) {
-		if st, err = readState(env, pgSpec, "", false); err != nil {
-			return err
-		}
-	} else {
-		statePath := sf.resolve(dir)
-		_, statErr := os.Stat(statePath)
-		switch {
-		case errors.Is(statErr, fs.ErrNotExist) && rp.spec == nil:
-			hint := "run xpflow apply first"
-			if !sf.simulate && sf.path == "" {
-				hint += ", or add -simulate for the state of simulated runs"
-			}
-			return &ExitErr{Code: ExitError, Err: fmt.Errorf("no state at %s: %s", statePath, hint)}
-		case errors.Is(statErr, fs.ErrNotExist):
-			rp.notes = append(rp.notes, "No state at "+statePath+" yet: nothing has been generated.")
-		}
-		if st, err = state.Load(statePath); err != nil {
-			return &ExitErr{Code: ExitError, Err: err}
-		}
+	st, err := reportState(env, dir, &sf, &rp, *noSpec)
+	if err != nil {
+		return err
 	}
 	opts := report.Options{SpecDir: dir, Title: reportTitle(dir), Secrets: rp.secrets}
 	if k := env.Getenv("XPILOT_API_KEY"); k != "" {
@@ -85,7 +61,7 @@ func runReport(env *Env, args []string) error {
 	opts.Notes = append(rp.notes, opts.Notes...)
 	path := *out
 	if path == "" {
-		path = filepath.Join(dir, "out", "report.html")
+		path = defaultReportPath(dir, rp.spec)
 	}
 	opts.BaseDir = filepath.Dir(path)
 	if *asJSON {
@@ -105,13 +81,57 @@ func runReport(env *Env, args []string) error {
 	if err != nil {
 		abs = path
 	}
-	n := len(st.Assets)
-	what := fmt.Sprintf("%d recorded assets", n)
+	what := fmt.Sprintf("%d recorded assets", len(st.Assets))
 	if opts.Plan != nil {
-		what = fmt.Sprintf("%d assets of the spec (%d recorded)", len(opts.Plan), n)
+		what = fmt.Sprintf("%d assets of the spec (%d recorded)", len(opts.Plan), len(st.Assets))
 	}
 	fmt.Fprintf(env.Stdout, "Wrote a report of %s to %s\nOpen file://%s in a browser.\n", what, path, filepath.ToSlash(abs))
 	return nil
+}
+
+// reportState reads the campaign's state: the spec's Postgres campaign
+// when it names one (also under -no-spec, which only leaves the plan off
+// the page), else the state file. A missing state file is an error only
+// when there is no spec to show either.
+func reportState(env *Env, dir string, sf *stateFlag, rp *reportPlan, noSpec bool) (*state.State, error) {
+	pgSpec := rp.spec
+	if noSpec {
+		pgSpec = quietSpec(env, dir)
+	}
+	if usePostgres(pgSpec, sf.path, sf.simulate) {
+		return readState(env, pgSpec, "", false)
+	}
+	statePath := sf.resolve(dir)
+	_, statErr := os.Stat(statePath)
+	switch {
+	case errors.Is(statErr, fs.ErrNotExist) && rp.spec == nil:
+		hint := "run xpflow apply first"
+		if !sf.simulate && sf.path == "" {
+			hint += ", or add -simulate for the state of simulated runs"
+		}
+		return nil, &ExitErr{Code: ExitError, Err: fmt.Errorf("no state at %s: %s", statePath, hint)}
+	case errors.Is(statErr, fs.ErrNotExist):
+		rp.notes = append(rp.notes, "No state at "+statePath+" yet: nothing has been generated.")
+	}
+	st, err := state.Load(statePath)
+	if err != nil {
+		return nil, &ExitErr{Code: ExitError, Err: err}
+	}
+	return st, nil
+}
+
+// defaultReportPath is report.html in the spec's output directory, named
+// relative to dir when it is inside it (as the user wrote dir), or
+// DIR/out/report.html without a spec.
+func defaultReportPath(dir string, sp *spec.Spec) string {
+	if sp == nil || sp.Settings.OutputDir == "" {
+		return filepath.Join(dir, "out", "report.html")
+	}
+	rel, err := filepath.Rel(sp.Dir, sp.Settings.OutputDir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.Join(sp.Settings.OutputDir, "report.html")
+	}
+	return filepath.Join(dir, rel, "report.html")
 }
 
 // reportPlan is the spec side of a report: the loaded spec, the catalog

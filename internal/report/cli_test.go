@@ -288,3 +288,24 @@ func TestReportCommandJSON(t *testing.T) {
 		t.Errorf("report -json wrote a page; want only stdout")
 	}
 }
+
+// TestReportCommandOutputDir writes the page into the spec's output_dir
+// by default.
+func TestReportCommandOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	spec := "xpflow {\n  output_dir = \"renders\"\n}\n" + smallSpec
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "report", "-simulate", dir)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	want := filepath.Join(dir, "renders", "report.html")
+	if !strings.Contains(stdout, " to "+want+"\n") {
+		t.Errorf("stdout: got %q, want the page at %s", stdout, want)
+	}
+	if _, err := os.Stat(want); err != nil {
+		t.Errorf("page: %v", err)
+	}
+}
