@@ -157,13 +157,21 @@ func (b *browser) call(session, method string, params any, out any) {
 	}
 }
 
-// navigate loads url and waits for its load event.
+// navigate loads url and waits for its load event. A navigation within
+// the same document (only the #fragment changes) has none: it returns at
+// once, and the page's hashchange handler runs.
 func (b *browser) navigate(url string) {
 	b.t.Helper()
 	for len(b.events) > 0 {
 		<-b.events
 	}
-	b.call(b.session, "Page.navigate", map[string]any{"url": url}, nil)
+	var nav struct {
+		LoaderID string `json:"loaderId"`
+	}
+	b.call(b.session, "Page.navigate", map[string]any{"url": url}, &nav)
+	if nav.LoaderID == "" {
+		return
+	}
 	deadline := time.After(time.Minute)
 	for {
 		select {

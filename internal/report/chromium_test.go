@@ -160,6 +160,54 @@ func TestChromiumRendersCampaign(t *testing.T) {
 		t.Errorf("cards marking a missing file: got %d, want 2", missing)
 	}
 
+	// An earlier take shows beside the current one: give image.hero["vesper"]
+	// the nimbus image as an earlier take and open its comparison.
+	st, err = state.Load(filepath.Join(dir, "xpflow.state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := 5
+	st.Assets[`image.hero["vesper"]`].Takes = []state.Take{{RequestHash: "sha256:earlier", TaskID: "img_earlier",
+		Request: map[string]any{"prompt": "An earlier prompt."}, CostCents: &five, Outputs: st.Assets[`image.hero["nimbus"]`].Outputs}}
+	enc, err := state.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := state.WriteFileAtomic(filepath.Join(dir, "xpflow.state.json"), enc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runEnv(t, env, "report", dir); code != 0 {
+		t.Fatalf("report: exit code %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	// A new document, as the page was rewritten; images far from the
+	// card the link scrolls to load lazily, so wait for the script only.
+	b.navigate(page + "?takes#asset-image-hero-vesper")
+	b.eval(waitReady, nil)
+	var cmpView struct {
+		Labels  []string `json:"labels"`
+		Prompts []string `json:"prompts"`
+		Decoded int      `json:"decoded"`
+	}
+	b.eval(`(function () {
+	  var card = document.getElementById("asset-image-hero-vesper"), det = card.querySelector("details.takes");
+	  det.open = true;
+	  var imgs = Array.from(det.querySelectorAll("img.media"));
+	  return Promise.all(imgs.map(function (i) { return i.decode().then(function () { return 1; }, function () { return 0; }); }))
+	    .then(function (ok) {
+	      return {decoded: ok.reduce(function (a, b) { return a + b; }, 0),
+	        labels: Array.from(det.querySelectorAll(".compare .label")).map(function (l) { return l.textContent; }),
+	        prompts: Array.from(det.querySelectorAll(".compare .prompt")).map(function (p) { return p.textContent; })};
+	    });
+	})()`, &cmpView)
+	wantCmp := struct {
+		Labels  []string `json:"labels"`
+		Prompts []string `json:"prompts"`
+		Decoded int      `json:"decoded"`
+	}{Labels: []string{"take 1 · $0.05", "current"}, Prompts: []string{"An earlier prompt.", st.Assets[`image.hero["vesper"]`].Request["prompt"].(string)}, Decoded: 2}
+	if diff := cmp.Diff(wantCmp, cmpView); diff != "" {
+		t.Errorf("previous take beside the current one (-want +got):\n%s", diff)
+	}
+
 	// Filters in the URL are applied on load.
 	b.navigate(page + "?kind=video&q=nimbus")
 	b.eval(waitMedia, &got)
