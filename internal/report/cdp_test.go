@@ -24,12 +24,15 @@ type browser struct {
 	in      io.WriteCloser
 	session string
 
+	// mu guards nextID, waiting and readErr, shared by call and read.
 	mu      sync.Mutex
 	nextID  int
 	waiting map[int]chan cdpReply
-	events  chan cdpReply
 	readErr error
-	stderr  limitedBuffer
+	// events carries protocol events (no id) to navigate; extra ones are
+	// dropped.
+	events chan cdpReply
+	stderr limitedBuffer
 }
 
 type cdpReply struct {

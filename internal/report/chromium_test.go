@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +41,16 @@ func chromiumFlags(t *testing.T) []string {
 		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir()}
 }
 
-// limitedBuffer keeps the last 8 KiB written to it.
-type limitedBuffer struct{ b []byte }
+// limitedBuffer keeps the last 8 KiB written to it. mu guards b: exec
+// copies the child's stderr from its own goroutine.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.b = append(l.b, p...)
 	if len(l.b) > 8<<10 {
 		l.b = l.b[len(l.b)-8<<10:]
@@ -51,7 +58,11 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *limitedBuffer) String() string { return string(l.b) }
+func (l *limitedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
 
 // waitMedia waits until the page's script has run and every image and
 // video on the shown page has loaded or failed, then returns what the
