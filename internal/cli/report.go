@@ -202,10 +202,24 @@ func (rp *reportPlan) build(env *Env, st *state.State) ([]report.Planned, []stri
 		out = append(out, pl)
 	}
 	var notes []string
+	if bad := errored(out); bad > 0 {
+		notes = append(notes, fmt.Sprintf("The spec cannot evaluate %d asset(s); their cards quote why (run xpflow validate).", bad))
+	}
 	if unpriced > 0 && rp.catalog == nil {
 		notes = append(notes, fmt.Sprintf("%d asset(s) have no estimate: estimates come from the prices this state observed, and their models were never charged here.", unpriced))
 	}
 	return out, notes
+}
+
+// errored counts the planned assets the spec could not evaluate.
+func errored(pl []report.Planned) int {
+	n := 0
+	for _, p := range pl {
+		if p.Action == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // nodeError is the first error diagnostic about node n: one whose detail

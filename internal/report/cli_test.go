@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/xpflow/xpflow/internal/cli"
 	"github.com/xpflow/xpflow/internal/state"
 )
@@ -307,5 +309,58 @@ func TestReportCommandOutputDir(t *testing.T) {
 	}
 	if _, err := os.Stat(want); err != nil {
 		t.Errorf("page: %v", err)
+	}
+}
+
+// TestReportCommandAssetInError: one asset of the spec cannot be
+// evaluated. The page still shows the whole campaign; that asset's card
+// quotes the diagnostic with its line, and what depends on it is skipped.
+func TestReportCommandAssetInError(t *testing.T) {
+	dir := t.TempDir()
+	spec := `text "ok" {
+  prompt = "fine"
+}
+
+text "bad" {
+  prompt = file("nope.txt")
+}
+
+image "pic" {
+  model  = "bytedance/seedream-4.5"
+  prompt = text.bad.content
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "report", "-simulate", "-json", dir)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, `main.xp.hcl line 6, in text "bad"`) {
+		t.Errorf("stderr: got %q, want the diagnostic of line 6", stderr)
+	}
+	var got struct {
+		Notes []string `json:"notes"`
+		Cards []struct {
+			Address, Status, Reason string
+		} `json:"cards"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, c := range got.Cards {
+		status[c.Address] = c.Status
+		if c.Address == "text.bad" && (!strings.Contains(c.Reason, `Call to function "file" failed`) || !strings.HasSuffix(c.Reason, "(main.xp.hcl:6)")) {
+			t.Errorf("text.bad reason: got %q, want the file() error at main.xp.hcl:6", c.Reason)
+		}
+	}
+	want := map[string]string{"text.ok": "planned", "text.bad": "error", "image.pic": "skipped"}
+	if diff := cmp.Diff(want, status); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(strings.Join(got.Notes, "\n"), "The spec cannot evaluate 1 asset(s)") {
+		t.Errorf("notes: got %q, want one about the asset in error", got.Notes)
 	}
 }
