@@ -3,8 +3,9 @@
 #
 #   eval "$(scripts/dev-postgres.sh start)"   # installs postgresql if missing,
 #                                             # starts a cluster, exports
-#                                             # XPFLOW_TEST_POSTGRES and
-#                                             # XPFLOW_BACKEND_CONN
+#                                             # XPFLOW_TEST_POSTGRES,
+#                                             # XPFLOW_BACKEND_CONN and the
+#                                             # XPFLOW_TEST_PG_* variables
 #   go test ./internal/pgstore/...            # now runs the Postgres tests
 #   scripts/dev-postgres.sh stop              # stops it and deletes its data
 #
@@ -30,6 +31,8 @@ start)
   fi
   echo "export XPFLOW_TEST_POSTGRES='$conn'"
   echo "export XPFLOW_BACKEND_CONN='$conn'"
+  # For tests that start and stop a cluster of their own.
+  echo "export XPFLOW_TEST_PG_BINDIR='$(xpflow_pg_bindir)' XPFLOW_TEST_PG_USER='$(xpflow_pg_user)'"
   ;;
 stop)
   xpflow_pg_stop "$dir"

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
 
+	"github.com/xpflow/xpflow/internal/pgstore"
 	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/xpilot"
@@ -103,10 +104,16 @@ type conn struct {
 	// downloads fetches outputs; nil means the executor's default. With
 	// -simulate it reaches the simulator's stable CDN host.
 	downloads *http.Client
+	// windowDB holds the Postgres window ledger's connections; nil when
+	// the window is not kept in Postgres.
+	windowDB *pgstore.Store
 }
 
 func (c *conn) Close() {
 	c.window.close()
+	if c.windowDB != nil {
+		c.windowDB.Close()
+	}
 	if c.sim != nil {
 		_ = c.sim.Close()
 	}
@@ -159,7 +166,9 @@ func connect(env *Env, sp *spec.Spec, simulate bool, lineage string) (*conn, err
 	if !simulate {
 		// Every xpflow process using this key shares its window; a
 		// simulator of its own has nobody to share with.
-		cfg.Limiter = sharedLimiter(env, cfg)
+		if cfg.Limiter = postgresLimiter(env, sp, cfg, c); cfg.Limiter == nil {
+			cfg.Limiter = sharedLimiter(env, cfg)
+		}
 	}
 	c.client, err = xpilot.New(cfg)
 	if err != nil {

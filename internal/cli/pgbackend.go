@@ -10,6 +10,7 @@ import (
 	"github.com/xpflow/xpflow/internal/pgstore"
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/state"
+	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 // openPostgres opens the campaign of the spec's backend "postgres" block.
@@ -212,4 +213,23 @@ func readStateDir(env *Env, dir string, sf stateFlag) (*state.State, error) {
 		return nil, &ExitErr{Code: ExitError, Err: err}
 	}
 	return st, nil
+}
+
+// postgresLimiter returns a limiter whose window is shared through the
+// database of the spec's backend "postgres" block, so that runners on
+// every machine share their key's requests a minute; nil without such a
+// block. If the database cannot be reached it warns and returns nil: the
+// window is then shared through the local cache only.
+func postgresLimiter(env *Env, sp *spec.Spec, cfg xpilot.Config, c *conn) *xpilot.Limiter {
+	if sp == nil || sp.Settings.Backend == nil {
+		return nil
+	}
+	warn := stderrWarner(env)
+	pg, err := openPostgres(context.Background(), env, sp)
+	if err != nil {
+		warn(fmt.Sprintf("warning: the request window is not shared through Postgres (%v); only this machine's runs are counted", err))
+		return nil
+	}
+	c.windowDB = pg
+	return xpilot.NewSharedLimiter(cfg.RequestsPerMinute, cfg.Clock, pg.Window(cfg.BaseURL, cfg.APIKey, warn), warn)
 }

@@ -46,9 +46,15 @@ func (s *Store) Compact(st *state.State) error {
 	if st.Lineage != s.lineage {
 		return fmt.Errorf("%s: the state has lineage %s, not the campaign's %s", s.where, st.Lineage, s.lineage)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.retry(context.Background(), func(ctx context.Context) error { return s.compact(ctx, st) })
+	if err != nil {
+		return s.fail("writing the state", err)
+	}
+	return nil
+}
+
+func (s *Store) compact(ctx context.Context, st *state.State) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT 1 FROM xpflow_campaigns WHERE name = $1 FOR UPDATE", s.campaign); err != nil {
 			return err
 		}
@@ -84,10 +90,6 @@ func (s *Store) Compact(st *state.State) error {
 		_, err = tx.Exec(ctx, "UPDATE xpflow_campaigns SET serial = greatest(serial, $2) WHERE name = $1", s.campaign, int64(st.Serial))
 		return err
 	})
-	if err != nil {
-		return s.fail("writing the state", err)
-	}
-	return nil
 }
 
 // sameRecord reports whether two records encode alike.

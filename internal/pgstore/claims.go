@@ -109,12 +109,12 @@ func (c *Claimer) Wait(ctx context.Context, addr string) (*state.Asset, error) {
 }
 
 func (c *Claimer) peek(ctx context.Context, addr string) (*state.Asset, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
 	var raw []byte
 	var busy bool
-	err := c.s.pool.QueryRow(ctx, `SELECT record::text, coalesce(claimed_by <> $3 AND lease_expires > now(), false)
-		FROM xpflow_assets WHERE campaign = $1 AND address = $2`, c.s.campaign, addr, c.s.runner).Scan(&raw, &busy)
+	err := c.s.retry(ctx, func(ctx context.Context) error {
+		return c.s.pool.QueryRow(ctx, `SELECT record::text, coalesce(claimed_by <> $3 AND lease_expires > now(), false)
+			FROM xpflow_assets WHERE campaign = $1 AND address = $2`, c.s.campaign, addr, c.s.runner).Scan(&raw, &busy)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -129,11 +129,25 @@ func (c *Claimer) peek(ctx context.Context, addr string) (*state.Asset, bool, er
 // is taking it at this instant). A claim whose lease expired is taken
 // over, and the journal records the takeover.
 func (c *Claimer) TryClaim(ctx context.Context, addr string) (*state.Asset, func(), bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
 	var rec *state.Asset
 	ok := false
-	err := pgx.BeginFunc(ctx, c.s.pool, func(tx pgx.Tx) error {
+	err := c.s.retry(ctx, func(ctx context.Context) error { ok = false; return c.tryClaim(ctx, addr, &rec, &ok) })
+	if err != nil {
+		return nil, nil, false, c.s.fail("claiming "+addr, err)
+	}
+	if !ok {
+		return nil, nil, false, nil
+	}
+	c.mu.Lock()
+	c.held[addr] = true
+	c.mu.Unlock()
+	var once sync.Once
+	release := func() { once.Do(func() { c.release(addr) }) }
+	return rec, release, true, nil
+}
+
+func (c *Claimer) tryClaim(ctx context.Context, addr string, rec **state.Asset, ok *bool) error {
+	return pgx.BeginFunc(ctx, c.s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO xpflow_assets (campaign, address, status, serial)
 			VALUES ($1, $2, 'planned', 0) ON CONFLICT (campaign, address) DO NOTHING`, c.s.campaign, addr); err != nil {
 			return err
@@ -164,24 +178,13 @@ func (c *Claimer) TryClaim(ctx context.Context, addr string) (*state.Asset, func
 				return err
 			}
 		}
-		if rec, err = c.s.decodeAsset(addr, raw); err != nil {
+		r, err := c.s.decodeAsset(addr, raw)
+		if err != nil {
 			return err
 		}
-		ok = true
+		*rec, *ok = r, true
 		return nil
 	})
-	if err != nil {
-		return nil, nil, false, c.s.fail("claiming "+addr, err)
-	}
-	if !ok {
-		return nil, nil, false, nil
-	}
-	c.mu.Lock()
-	c.held[addr] = true
-	c.mu.Unlock()
-	var once sync.Once
-	release := func() { once.Do(func() { c.release(addr) }) }
-	return rec, release, true, nil
 }
 
 // release drops the claim on addr. A failure is not fatal: the lease

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/xpflow/xpflow/internal/clock"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -33,6 +34,7 @@ type Store struct {
 	campaign string
 	runner   string
 	red      redactor
+	clock    clock.Clock
 	lineage  string // the campaign's, fixed at creation
 	where    string // "postgres database D on H, campaign C", no secret
 
@@ -50,6 +52,8 @@ type Store struct {
 
 // Options are the optional settings of Open.
 type Options struct {
+	// Clock times the waits between reconnection attempts; default real.
+	Clock clock.Clock
 	// Runner names this process in claims and in the journal; default
 	// host:pid:random. Two live runners must never share a name.
 	Runner string
@@ -70,7 +74,10 @@ func Open(ctx context.Context, conn, campaign string, opt Options) (*Store, erro
 	}
 	red := newRedactor(conn, cfg.ConnConfig.Password)
 	cfg.MaxConns = 8
-	s := &Store{campaign: campaign, runner: opt.Runner, red: red,
+	if opt.Clock == nil {
+		opt.Clock = clock.Real()
+	}
+	s := &Store{campaign: campaign, runner: opt.Runner, red: red, clock: opt.Clock,
 		where: fmt.Sprintf("postgres database %q on %s, campaign %q", cfg.ConnConfig.Database, cfg.ConnConfig.Host, campaign)}
 	if s.runner == "" {
 		// Host and pid, and a random part: two containers may share both.
@@ -147,13 +154,13 @@ func (s *Store) Close() error {
 // transaction, so runners writing meanwhile are seen entirely or not at
 // all. Planned assets nobody has started are not part of the state.
 func (s *Store) Snapshot(ctx context.Context) (*state.State, error) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
 	var st *state.State
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		st, err = s.readState(ctx, tx)
-		return err
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			var err error
+			st, err = s.readState(ctx, tx)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, s.fail("reading the state", err)
@@ -229,13 +236,13 @@ func (s *Store) Put(ctx context.Context, ch Change) (uint64, error) {
 			return 0, fmt.Errorf("%s: putting %s: an asset record must be non-null, under its own address, with a known status", s.where, addr)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
 	var serial uint64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		serial, err = s.put(ctx, tx, ch)
-		return err
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			serial, err = s.put(ctx, tx, ch)
+			return err
+		})
 	})
 	if err != nil {
 		return 0, s.fail("writing the state", err)

@@ -38,7 +38,7 @@ func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 // startSim serves a simulator with short latencies.
 func startSim(t *testing.T, opts ...sim.Option) *sim.Running {
 	t.Helper()
-	all := append([]sim.Option{sim.WithKey(apiKey, 10_000_000), sim.WithRateLimit(0),
+	all := append([]sim.Option{sim.WithKey(apiKey, 10_000_000), sim.WithRateLimit(600),
 		sim.WithLatency("video", time.Second, 3*time.Second),
 		sim.WithLatency("image", 300*time.Millisecond, 800*time.Millisecond)}, opts...)
 	run, err := sim.Start("", all...)
@@ -59,7 +59,12 @@ type team struct {
 }
 
 func newTeam(t *testing.T, n int) *team {
-	tm := &team{t: t, conn: pgtest.Database(t) + " password=" + dbPassword, n: n}
+	return newTeamOn(t, n, pgtest.Database(t))
+}
+
+// newTeamOn is newTeam on the database of conn.
+func newTeamOn(t *testing.T, n int, conn string) *team {
+	tm := &team{t: t, conn: conn + " password=" + dbPassword, n: n}
 	t.Cleanup(tm.checkSecrets)
 	return tm
 }
@@ -118,6 +123,7 @@ func (tm *team) start(name, baseURL, key string, extra []string, args ...string)
 		"XPFLOW_CACHE_DIR=" + tm.t.TempDir(),
 		"XPILOT_BASE_URL=" + baseURL,
 		"XPILOT_API_KEY=" + key,
+		"XPILOT_RATE_LIMIT=600",
 		"XPFLOW_BACKEND_CONN=" + tm.conn,
 		"XPFLOW_RUNNER=" + name,
 	}, extra...)
