@@ -4,6 +4,7 @@
 #   scripts/bench.sh            scheduler suite (about 35 s per repeat)
 #   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
+#   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
 #   scripts/bench.sh all        all three
 #
 # Extra arguments go to xpbench, e.g. scripts/bench.sh sched -repeat 3 -v
@@ -15,6 +16,10 @@ case $mode in
 sched) go run ./bench/cmd/xpbench -mode sched "$@" ;;
 plan) go run ./bench/cmd/xpbench -mode plan "$@" ;;
 gobench) go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/ "$@" ;;
+report)
+	go test -count=1 -run '^TestChromiumTenThousandCards$' -v ./internal/report/ "$@" |
+		grep -E 'report.Write|first contentful paint median|SKIP|FAIL' || true
+	;;
 all)
 	go run ./bench/cmd/xpbench -mode sched "$@"
 	echo
@@ -23,7 +28,7 @@ all)
 	go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/
 	;;
 *)
-	echo "usage: scripts/bench.sh [sched|plan|gobench|all] [xpbench flags]" >&2
+	echo "usage: scripts/bench.sh [sched|plan|gobench|report|all] [xpbench flags]" >&2
 	exit 2
 	;;
 esac
