@@ -43,6 +43,9 @@ type page struct {
 	// JSON is Data encoded for the page's script; HeadJSON is Data with
 	// the first page of cards only.
 	JSON, HeadJSON template.JS
+	// CSS and Script are the page's own style and script.
+	CSS    template.CSS
+	Script template.JS
 	// TotalsAttrs are the totals as data attributes of #totals, for
 	// scripts and tests: data-assets="9" data-completed="9" ...
 	TotalsAttrs template.HTMLAttr

@@ -21,6 +21,15 @@ const pageSize = 48
 //go:embed report.html.tmpl
 var pageTemplate string
 
+// pageCSS and pageScript are the page's own style and script, kept in
+// their own files so they read (and lint) as CSS and JavaScript.
+var (
+	//go:embed report.css
+	pageCSS string
+	//go:embed report.js
+	pageScript string
+)
+
 // Options say where the page will live, where the state's files are, and
 // what else the page should know.
 type Options struct {
@@ -70,6 +79,7 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 		return fmt.Errorf("report: encode the page data: %w", err)
 	}
 	p := &page{Title: d.Title, Data: d, Statuses: d.Totals.statusCounts(), JSON: template.JS(js), HeadJSON: template.JS(headJS),
+		CSS: template.CSS(pageCSS), Script: template.JS(pageScript),
 		TotalsAttrs: d.Totals.attrs(d.HasPlan)}
 	top := 0
 	for _, m := range d.Models {
