@@ -170,6 +170,11 @@ func TestChromiumRendersCampaign(t *testing.T) {
 	if missing != 2 {
 		t.Errorf("cards marking a missing file: got %d, want 2", missing)
 	}
+	var found []string
+	b.eval(search("file missing")+`Array.from(document.querySelectorAll("#cards article.card")).map(function (c) { return c.dataset.address; })`, &found)
+	if diff := cmp.Diff([]string{`image.hero["aurora"]`, `video.spot["aurora"]`}, found); diff != "" {
+		t.Errorf(`cards found by searching "file missing" (-want +got):\n%s`, diff)
+	}
 
 	// An earlier take shows beside the current one: give image.hero["vesper"]
 	// the nimbus image as an earlier take and open its comparison.

@@ -42,8 +42,11 @@
   function haystack(i) {
     if (!hay) {
       hay = cards.map(function (c) {
+        // A file's check reads "file changed", "file missing", ... so a
+        // search finds the cards whose files are not as downloaded.
+        var files = (c.files || []).concat.apply(c.files || [], (c.takes || []).map(function (t) { return t.files || []; }));
         return [c.address, c.model, c.kind, c.prompt, c.system, c.content, c.reason, c.next, c.task_id,
-          (c.files || []).map(function (f) { return f.path || f.url; }).join(" ")].join("\n").toLowerCase();
+          files.map(function (f) { return (f.path || f.url) + " file " + (CHECK[f.check] || f.check); }).join("\n")].join("\n").toLowerCase();
       });
     }
     return hay[i];
