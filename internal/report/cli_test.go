@@ -364,3 +364,39 @@ image "pic" {
 		t.Errorf("notes: got %q, want one about the asset in error", got.Notes)
 	}
 }
+
+// TestReportCommandNoSpec leaves the spec out on request: the page shows
+// the state's records only.
+func TestReportCommandNoSpec(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(smallSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args    []string
+		hasPlan bool
+	}{
+		{[]string{"report", "-simulate", "-json", dir}, true},
+		{[]string{"report", "-simulate", "-no-spec", "-json", dir}, false},
+	} {
+		code, stdout, stderr := run(t, tc.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit code %d, want 0\nstderr:\n%s", tc.args, code, stderr)
+		}
+		var got struct {
+			HasPlan bool              `json:"has_plan"`
+			Cards   []json.RawMessage `json:"cards"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		wantCards := 8
+		if tc.hasPlan {
+			wantCards = 11
+		}
+		if got.HasPlan != tc.hasPlan || len(got.Cards) != wantCards {
+			t.Errorf("%v: got has_plan %v and %d cards, want %v and %d", tc.args, got.HasPlan, len(got.Cards), tc.hasPlan, wantCards)
+		}
+	}
+}
