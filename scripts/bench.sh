@@ -5,7 +5,9 @@
 #   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
 #   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
-#   scripts/bench.sh all        all three
+#   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 5 min;
+#                               needs eval "$(scripts/dev-postgres.sh start)")
+#   scripts/bench.sh all        all three (not report or teams)
 #
 # Extra arguments go to xpbench, e.g. scripts/bench.sh sched -repeat 3 -v
 set -eu
@@ -15,6 +17,7 @@ mode=${1:-sched}
 case $mode in
 sched) go run ./bench/cmd/xpbench -mode sched "$@" ;;
 plan) go run ./bench/cmd/xpbench -mode plan "$@" ;;
+teams) go run ./bench/cmd/xpteams "$@" ;;
 gobench) go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/ "$@" ;;
 report)
 	go test -count=1 -run '^TestChromiumTenThousandCards$' -v ./internal/report/ "$@" |
@@ -28,7 +31,7 @@ all)
 	go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/
 	;;
 *)
-	echo "usage: scripts/bench.sh [sched|plan|gobench|report|all] [xpbench flags]" >&2
+	echo "usage: scripts/bench.sh [sched|plan|gobench|report|teams|all] [flags]" >&2
 	exit 2
 	;;
 esac
