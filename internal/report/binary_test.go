@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/testbin"
 )
 
@@ -119,4 +123,72 @@ func readPage(t *testing.T, path string) string {
 		t.Errorf("%s holds the API key", path)
 	}
 	return string(b)
+}
+
+// TestBinaryReportDuringApply runs report again and again while another
+// process applies the campaign: every run must succeed on a consistent
+// state, never a torn one, and the last one, after apply, must show the
+// whole campaign completed.
+func TestBinaryReportDuringApply(t *testing.T) {
+	srv, err := sim.Start("", sim.WithLatency("video", 300*time.Millisecond, 900*time.Millisecond),
+		sim.WithLatency("image", 100*time.Millisecond, 300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	dir := t.TempDir()
+	copyFile(t, "../../examples/launch/launch.xp.hcl", filepath.Join(dir, "launch.xp.hcl"))
+	env := []string{"XPILOT_BASE_URL=" + srv.URL, "XPILOT_API_KEY=" + srv.Key}
+
+	apply := exec.Command(xpflowBin, "apply", "-auto-approve", ".")
+	apply.Dir = dir
+	apply.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var applyErr strings.Builder
+	apply.Stderr = &applyErr
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- apply.Wait() }()
+
+	type snapshot struct {
+		Serial int `json:"serial"`
+		Totals struct {
+			Statuses map[string]int `json:"statuses"`
+		} `json:"totals"`
+	}
+	read := func() snapshot {
+		t.Helper()
+		code, stdout, stderr := runBin(t, dir, env, "report", "-json")
+		if code != 0 {
+			t.Fatalf("report during apply: exit %d\nstderr:\n%s", code, stderr)
+		}
+		var s snapshot
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatalf("report during apply: %v\n%s", err, stdout)
+		}
+		return s
+	}
+	runs, last := 0, -1
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("apply: %v\nstderr:\n%s", err, applyErr.String())
+			}
+			finished = true
+		default:
+			s := read()
+			if s.Serial < last {
+				t.Errorf("report %d: state serial went back from %d to %d", runs, last, s.Serial)
+			}
+			last = s.Serial
+			runs++
+		}
+	}
+	final := read()
+	if diff := cmp.Diff(map[string]int{"completed": 9}, final.Totals.Statuses); diff != "" {
+		t.Errorf("report after apply (-want +got):\n%s", diff)
+	}
+	t.Logf("%d reports while apply ran, the last at serial %d", runs, last)
 }
