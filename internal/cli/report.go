@@ -206,7 +206,7 @@ func (rp *reportPlan) build(env *Env, st *state.State) ([]report.Planned, []stri
 		notes = append(notes, fmt.Sprintf("The spec cannot evaluate %d asset(s); their cards quote why (run xpflow validate).", bad))
 	}
 	if unpriced > 0 && rp.catalog == nil {
-		notes = append(notes, fmt.Sprintf("%d asset(s) have no estimate: estimates come from the prices this state observed, and their models were never charged here.", unpriced))
+		notes = append(notes, fmt.Sprintf("%d asset(s) have no estimate: the report never calls the API, so its estimates are the prices this state observed, and their models were never charged here; xpflow plan prices them from the catalog.", unpriced))
 	}
 	return out, notes
 }
