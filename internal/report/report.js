@@ -325,10 +325,14 @@
   }
   window.addEventListener("hashchange", reveal);
 
-  // The first page, at once.
-  result = cards.map(function (_, i) { return i; });
-  render();
-  d.cardsAtMs = Math.round(performance.now()); // since navigation start
+  // The first page, at once, unless the URL asks for filters or a card:
+  // then it waits for every card rather than flash the wrong ones.
+  var preset = /[?&](status|kind|model|q)=/.test(location.search) || /^#asset-/.test(location.hash);
+  if (!preset) {
+    result = cards.map(function (_, i) { return i; });
+    render();
+    d.cardsAtMs = Math.round(performance.now()); // since navigation start
+  }
   var firstMs = performance.now() - t0;
 
   // Then every card, the index and the filters.
@@ -346,8 +350,9 @@
       x.setAttribute("aria-pressed", x.dataset.filter === want.status ? "true" : "false");
     });
     select();
-    if (want.status || want.kind || want.model || want.q) { render(); } else { pagers(); }
+    if (preset) { render(); } else { pagers(); }
     reveal();
+    if (preset) { d.cardsAtMs = Math.round(performance.now()); }
     d.firstRenderMs = Math.round(firstMs + performance.now() - t1);
     d.ready = "1";
   }
