@@ -89,6 +89,20 @@ func TestBinaryReport(t *testing.T) {
 		t.Errorf("page written with -chdir: got no media path relative to out/, want one")
 	}
 
+	// Through a symbolic link to the campaign, the page still finds and
+	// checks its files.
+	if err := os.Symlink("campaign", filepath.Join(parent, "link")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runBin(t, parent, env, "report", "-simulate", "link")
+	if code != 0 {
+		t.Fatalf("report through a symlink: exit %d\nstderr:\n%s", code, stderr)
+	}
+	page = readPage(t, filepath.Join(parent, "link", "out", "report.html"))
+	if !strings.Contains(page, `"src":"./image.hero/a%20b%231.png","name":"a b#1.png","type":"image","size":"16 B","check":"ok"`) {
+		t.Errorf("page written through a symlink: got no checked image, want one")
+	}
+
 	code, stdout, stderr = runBin(t, parent, env, "report", "-simulate", "-json", "campaign")
 	if code != 0 {
 		t.Fatalf("report -json: exit %d\nstderr:\n%s", code, stderr)
