@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xpflow/xpflow/internal/cli"
+	"github.com/xpflow/xpflow/internal/report"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -398,5 +401,63 @@ func TestReportCommandNoSpec(t *testing.T) {
 		if got.HasPlan != tc.hasPlan || len(got.Cards) != wantCards {
 			t.Errorf("%v: got has_plan %v and %d cards, want %v and %d", tc.args, got.HasPlan, len(got.Cards), tc.hasPlan, wantCards)
 		}
+	}
+}
+
+// TestReportCommandHostileFiles puts a FIFO and a link to /dev/zero at
+// the two recorded output paths, with a spec so that the plan checks them
+// too: report must finish, mark both, and link neither.
+func TestReportCommandHostileFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs or /dev/zero on windows")
+	}
+	dir := t.TempDir()
+	copyFixture(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(smallSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, vid := filepath.Join(dir, "out", "image.hero", "a b#1.png"), filepath.Join(dir, "out", "video.spot", "a.mp4")
+	for _, p := range []string{img, vid} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := report.Mkfifo(img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", vid); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := run(t, "report", "-simulate", "-json", dir)
+		done <- result{code, stdout, stderr}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("report hung on a FIFO or /dev/zero at an output path")
+	}
+	if r.code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	var got struct {
+		Totals struct {
+			Files map[string]int `json:"files"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"not-regular": 2, "not-downloaded": 1}, got.Totals.Files); diff != "" {
+		t.Errorf("file checks (-want +got):\n%s", diff)
+	}
+	if strings.Contains(r.stdout, `"src"`) {
+		t.Errorf("report links a file; want none linked")
 	}
 }

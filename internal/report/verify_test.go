@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,7 +64,7 @@ func TestVerifyFile(t *testing.T) {
 			out   state.Output
 			want  string
 		}{setup: func(t *testing.T, p string) {
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
+			if err := Mkfifo(p); err != nil {
 				t.Fatal(err)
 			}
 		}, out: rec, want: fileNotRegular}
