@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/clock"
 
 	"github.com/xpflow/xpflow/internal/state"
 )
@@ -67,6 +70,9 @@ func (a *applier) claimFor(ctx context.Context, nd *node, slot func(context.Cont
 		}
 		freeSlot := nop
 		if slot != nil {
+			if err := a.waitForWindow(ctx); err != nil {
+				return nil, nil, true, stopped(), nil
+			}
 			if freeSlot, err = slot(ctx); err != nil {
 				return nil, nil, true, stopped(), nil
 			}
@@ -88,6 +94,26 @@ func (a *applier) claimFor(ctx context.Context, nd *node, slot func(context.Cont
 		}
 		return freeSlot, releaseClaim, false, result{}, nil
 	}
+}
+
+// waitForWindow waits, before a claim to submit, while this runner's key
+// has no room in its rate-limit window for another request: the claim
+// then goes to a runner whose key can send it now, and this runner claims
+// again as its window frees. Alone, a runner loses nothing by it: it could
+// not send earlier anyway.
+func (a *applier) waitForWindow(ctx context.Context) error {
+	for a.sched.windowFull() {
+		st := a.sched.lim.Stats()
+		until := st.NextLeave
+		if st.PausedUntil.After(until) {
+			until = st.PausedUntil
+		}
+		d := min(max(until.Sub(a.clock.Now()), 50*time.Millisecond), time.Second)
+		if !clock.Sleep(a.clock, d, ctx.Done()) {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func stopped() result {
