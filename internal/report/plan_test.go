@@ -132,6 +132,15 @@ func TestWritePlanTotals(t *testing.T) {
 	if diff := cmp.Diff(wantModels, d.Models); diff != "" {
 		t.Errorf("cost per model (-want +got):\n%s", diff)
 	}
+	for _, s := range []string{
+		`<span>$4.80 spent · est. $19.20 · next apply $14.40</span>`,
+		`<span>$0.01 spent · est. $0.01 + 1 unpriced</span>`,
+		`<span>$0.00 spent · est. unknown · next apply unknown</span>`,
+	} {
+		if !strings.Contains(page, s) {
+			t.Errorf("cost bars: got no %q, want it", s)
+		}
+	}
 }
 
 // TestWriteUnknownIsNotZero checks that an estimate with no known price
