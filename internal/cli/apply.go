@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -51,6 +52,10 @@ func runApply(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.simulate {
+		// Simulator placeholders never land where paid outputs are.
+		sp.Settings.OutputDir = filepath.Join(sp.Settings.OutputDir, SimulateSubdir)
+	}
 	store, claims, closeStore, err := openStateStore(env, sp, f.statePath, f.simulate)
 	if err != nil {
 		return err
@@ -93,6 +98,11 @@ func runApply(env *Env, args []string) error {
 	}
 	return execute(ctx, env, in, pl, c, store, claims, *parallelism, jv)
 }
+
+// SimulateSubdir is the subdirectory of output_dir where apply -simulate
+// writes: its placeholders must never replace a paid output. It cannot be
+// a block's directory, whose names hold a dot (image.hero).
+const SimulateSubdir = "simulate"
 
 // warnBalance warns when the estimate exceeds the last known balance.
 func warnBalance(env *Env, pl *planned) {

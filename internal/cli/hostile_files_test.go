@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +79,74 @@ func runWithin(t *testing.T, in invocation) result {
 		t.Fatalf("xpflow %s did not finish within 20 s: it hangs", strings.Join(in.args, " "))
 		return result{}
 	}
+}
+
+// TestSimulateNeverTouchesPaidOutputs is the report: apply with a
+// real key, then apply -simulate on the same directory, replaced
+// out/image.hero/... (a paid image) with a simulator placeholder, and the
+// real plan then wanted to download it again. Simulated outputs now go to
+// out/simulate/, and each state keeps its own files.
+func TestSimulateNeverTouchesPaidOutputs(t *testing.T) {
+	run, env := startSim(t)
+	dir := copyDir(t, "testdata/quick")
+	if got := (invocation{args: []string{"apply", "-auto-approve", dir}, env: env}).run(t); got.code != 0 {
+		t.Fatalf("real apply exited %d:\n%s", got.code, got.stderr)
+	}
+	before := fileDigests(t, dir, "xpflow.state.json")
+	paid := generates(run)
+	if got := (invocation{args: []string{"apply", "-simulate", "-auto-approve", dir}}).run(t); got.code != 0 {
+		t.Fatalf("apply -simulate exited %d:\n%s", got.code, got.stderr)
+	}
+	if after := fileDigests(t, dir, "xpflow.state.json"); !equalMaps(before, after) {
+		t.Errorf("apply -simulate changed the paid outputs: before %v, after %v", before, after)
+	}
+	for file := range fileDigests(t, dir, "xpflow.simulate.state.json") {
+		if !strings.HasPrefix(file, "out/simulate/") {
+			t.Errorf("simulated output %s is outside out/simulate/", file)
+		}
+	}
+	plan := invocation{args: []string{"plan", dir}, env: env}.run(t)
+	if plan.code != 0 || !strings.Contains(plan.stdout, "No changes") {
+		t.Errorf("real plan after apply -simulate: exit %d, want no changes\n%s\n%s", plan.code, plan.stdout, plan.stderr)
+	}
+	if n := generates(run); n != paid {
+		t.Errorf("%d more paid generations, want none", n-paid)
+	}
+}
+
+// fileDigests maps each output file the state in dir/name records to the
+// sha256 of its bytes on disk.
+func fileDigests(t *testing.T, dir, name string) map[string]string {
+	t.Helper()
+	st, err := state.Load(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, a := range st.Assets {
+		for _, o := range a.Outputs {
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o.File)))
+			if err != nil {
+				t.Fatalf("%s: %v", o.File, err)
+			}
+			sum := sha256.Sum256(b)
+			out[o.File] = hex.EncodeToString(sum[:])
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s records no output files", name)
+	}
+	return out
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

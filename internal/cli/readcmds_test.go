@@ -47,11 +47,11 @@ func TestShowOutputAndState(t *testing.T) {
 	}
 
 	out := run("output", "-simulate", "-dir", dir)
-	if out.code != 0 || !strings.Contains(out.stdout, "out/image.card/alpha.png") {
+	if out.code != 0 || !strings.Contains(out.stdout, "out/simulate/image.card/alpha.png") {
 		t.Errorf("output: exit %d\n%s%s", out.code, out.stdout, out.stderr)
 	}
 	var outs map[string]string // with NAME, -json prints the bare value
-	if r := run("output", "-simulate", "-json", "-dir", dir, "cards"); json.Unmarshal([]byte(r.stdout), &outs) != nil || outs["beta"] != "out/image.card/beta.png" {
+	if r := run("output", "-simulate", "-json", "-dir", dir, "cards"); json.Unmarshal([]byte(r.stdout), &outs) != nil || outs["beta"] != "out/simulate/image.card/beta.png" {
 		t.Errorf("output -json cards: exit %d\n%s", r.code, r.stdout)
 	}
 	if r := run("output", "-simulate", "-dir", dir, "nope"); r.code != ExitError || !strings.Contains(r.stderr, `no output "nope"`) {
@@ -77,7 +77,7 @@ func TestShowOutputAndState(t *testing.T) {
 	if r := run("state", "rm", "-simulate", "-dir", dir, `image.card["alpha"]`); r.code != 0 || !strings.Contains(r.stdout, "files stay on disk") {
 		t.Errorf("state rm: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "out", "image.card", "alpha.png")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "out", "simulate", "image.card", "alpha.png")); err != nil {
 		t.Errorf("state rm removed the file: %v", err)
 	}
 	plan := run("plan", "-simulate", "-json", dir)

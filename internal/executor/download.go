@@ -39,10 +39,11 @@ type downloader struct {
 
 var (
 	safeKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	// digestLike matches the endings that digest-suffixed names and
-	// multi-output suffixes have; keys ending so are not used verbatim, so
-	// a verbatim name never equals a derived one.
-	digestLike = regexp.MustCompile(`-([0-9]+|[0-9a-f]{8})$`)
+	// digestLike matches the endings that digest-suffixed names,
+	// multi-output suffixes and content addresses (".<sha8>") have; keys
+	// ending so are not used verbatim, so a verbatim name never equals a
+	// derived one.
+	digestLike = regexp.MustCompile(`-([0-9]+|[0-9a-f]{8})$|\.[0-9a-f]{8}$`)
 	unsafeRun  = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 )
 
@@ -151,8 +152,7 @@ func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL stri
 	if err := checkResponse(resp, d.maxBytes); err != nil {
 		return state.Output{}, err
 	}
-	dest := OutputPath(d.outDir, addr, i, n, extFor(rawURL, resp.Header.Get("Content-Type")))
-	sum, size, err := writeFile(dest, resp.Body, d.maxBytes)
+	dest, sum, size, err := writeOutput(OutputPath(d.outDir, addr, i, n, extFor(rawURL, resp.Header.Get("Content-Type"))), resp.Body, d.maxBytes)
 	if err != nil {
 		return state.Output{}, err
 	}
@@ -161,6 +161,20 @@ func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL stri
 		rel = dest
 	}
 	return state.Output{URL: rawURL, File: filepath.ToSlash(rel), SHA256: sum, Bytes: size}, nil
+}
+
+// ContentPath is the content-addressed name of an earlier take of the
+// output whose name is stable: the first 8 hex digits of its sha256
+// before the extension (out/video.spot/aurora.mp4 ->
+// out/video.spot/aurora.1a2b3c4d.mp4). The current take keeps the stable
+// name; earlier ones move to these, so a new take never overwrites one.
+func ContentPath(stable, sha256hex string) string {
+	ext := filepath.Ext(stable)
+	sum := strings.TrimPrefix(sha256hex, "sha256:")
+	if len(sum) > 8 {
+		sum = sum[:8]
+	}
+	return strings.TrimSuffix(stable, ext) + "." + sum + ext
 }
 
 func checkResponse(resp *http.Response, maxBytes int64) error {
@@ -183,36 +197,74 @@ func checkResponse(resp *http.Response, maxBytes int64) error {
 const tempPrefix = ".xpflow-download-"
 
 // removeStaleDownloads deletes temp files that a killed apply left in the
-// output directory. It runs while the state lock is held, so no other apply
-// can be writing them.
-func removeStaleDownloads(outDir string) error {
-	err := filepath.WalkDir(outDir, func(path string, d fs.DirEntry, err error) error {
+// block directories of the output directory (outDir/KIND.NAME for each
+// of blocks). It runs while the output directory's lock is held, so no
+// other apply can be writing them. It looks nowhere else: not into
+// subdirectories, not above outDir.
+func removeStaleDownloads(outDir string, blocks []string) error {
+	for _, b := range blocks {
+		dir := filepath.Join(outDir, b)
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
+			return fmt.Errorf("remove unfinished downloads under %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix) {
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("remove unfinished download: %w", err)
+				}
 			}
-			return err
 		}
-		if !d.IsDir() && strings.HasPrefix(d.Name(), tempPrefix) {
-			return os.Remove(path)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("remove unfinished downloads under %s: %w", outDir, err)
 	}
 	return nil
 }
 
-// writeFile copies r into dest through a temp file in the same directory,
-// so an interrupted download never leaves a partial file under dest's name.
-func writeFile(dest string, r io.Reader, maxBytes int64) (sum string, size int64, err error) {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", 0, err
+// blockDirs lists the output subdirectories of addrs (KIND.NAME), once each.
+func blockDirs(addrs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range addrs {
+		b := a
+		if j := strings.IndexByte(a, '['); j > 0 {
+			b = a[:j]
+		}
+		if !seen[b] && safeKey.MatchString(b) {
+			seen[b] = true
+			out = append(out, b)
+		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), tempPrefix+"*")
+	return out
+}
+
+// writeOutput downloads r into dest through a temp file in the same
+// directory and a rename, so an interrupted download never leaves a
+// partial file under dest's name. An earlier take at dest that the state
+// keeps was given its content-addressed name (pinTake) before this
+// generation was submitted, so replacing dest loses no paid output.
+func writeOutput(dest string, r io.Reader, maxBytes int64) (string, string, int64, error) {
+	tmp, sum, size, err := writeFile(filepath.Dir(dest), r, maxBytes)
 	if err != nil {
-		return "", 0, err
+		return "", "", 0, err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Remove(tmp)
+		return "", "", 0, err
+	}
+	return dest, sum, size, nil
+}
+
+// writeFile copies r into a new temp file in dir, synced, and returns its
+// name, sha256 and size; on error nothing is left behind.
+func writeFile(dir string, r io.Reader, maxBytes int64) (name, sum string, size int64, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", 0, err
+	}
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return "", "", 0, err
 	}
 	defer func() {
 		if err != nil {
@@ -223,19 +275,16 @@ func writeFile(dest string, r io.Reader, maxBytes int64) (sum string, size int64
 	h := sha256.New()
 	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, maxBytes+1))
 	if err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
 	if size > maxBytes {
-		return "", 0, &permanentError{fmt.Sprintf("the output is over the %d-byte limit", maxBytes)}
+		return "", "", 0, &permanentError{fmt.Sprintf("the output is over the %d-byte limit", maxBytes)}
 	}
 	if err = tmp.Sync(); err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
 	if err = tmp.Close(); err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
-	if err = os.Rename(tmp.Name(), dest); err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), size, nil
+	return tmp.Name(), hex.EncodeToString(h.Sum(nil)), size, nil
 }

@@ -118,8 +118,8 @@ image "hero" {
 			if !strings.Contains(f[0].Message, tc.want) {
 				t.Errorf("message got %q, want it to contain %q", f[0].Message, tc.want)
 			}
-			if got := filesUnder(t, filepath.Join(h.dir, "out")); len(got) != 0 {
-				t.Errorf("files left in out/: %v, want none", got)
+			if got := filesUnder(t, filepath.Join(h.dir, "out")); strings.Join(got, " ") != ".xpflow-lineage .xpflow.lock" {
+				t.Errorf("files left in out/: %v, want only the lineage marker and the lock file", got)
 			}
 			// The paid generation is kept: its URL is recorded, no file.
 			a := h.snapshot(t).Assets["image.hero"]

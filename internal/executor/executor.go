@@ -85,9 +85,11 @@ func Run(ctx context.Context, plan *planner.Plan, opts Options) (*Summary, error
 	if err := a.forget(); err != nil {
 		return nil, err
 	}
-	if err := removeStaleDownloads(a.dl.outDir); err != nil {
+	releaseOut, err := a.prepareOutputs()
+	if err != nil {
 		return nil, err
 	}
+	defer releaseOut()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.sched.run(sctx)
@@ -98,7 +100,7 @@ func Run(ctx context.Context, plan *planner.Plan, opts Options) (*Summary, error
 		vs[i] = &nd.vertex
 		byVertex[&nd.vertex] = nd
 	}
-	err := walk(ctx, vs, func(ctx context.Context, v *vertex) (result, error) {
+	err = walk(ctx, vs, func(ctx context.Context, v *vertex) (result, error) {
 		return a.visit(ctx, byVertex[v])
 	}, func(v, dep *vertex) result {
 		res := a.upstreamSkip(v, dep)

@@ -24,6 +24,7 @@ func (a *applier) record(rec *state.Asset, extra func(st *state.State), also ...
 			if st.Assets == nil {
 				st.Assets = map[string]*state.Asset{}
 			}
+			cp.Takes = keepTakes(a.dl.specDir, st.Assets[cp.Address], cp)
 			st.Assets[cp.Address] = cp
 		}
 		if extra != nil {

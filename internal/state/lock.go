@@ -152,3 +152,21 @@ func (l *fileLock) release() error {
 	_ = writeLockInfo(l.path, nil)
 	return l.fl.Close()
 }
+
+// FileLock is a held exclusive lock taken with LockFile.
+type FileLock struct{ l *fileLock }
+
+// LockFile takes the exclusive lock on lockPath (created if needed, never
+// removed) at once or fails with a *LockedError whose Path is name. It is
+// the state's own lock mechanism, for other files xpflow guards, such as
+// an output directory.
+func LockFile(lockPath, name string) (*FileLock, error) {
+	l, err := acquireLock(lockPath, name)
+	if err != nil {
+		return nil, err
+	}
+	return &FileLock{l: l}, nil
+}
+
+// Release empties the lock file and unlocks it.
+func (f *FileLock) Release() error { return f.l.release() }

@@ -1,0 +1,76 @@
+package executor
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/xpflow/xpflow/internal/planner"
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+// keepTakes returns the earlier takes that next, about to replace prev in
+// the state, must carry: prev's own, plus prev itself when next starts a
+// new generation (its intent is not prev's) and prev was paid for (it has
+// a task or its outputs). The outputs of a kept take are pinned to their
+// content-addressed names first, so the new take's download, which writes
+// the stable name, cannot overwrite them.
+func keepTakes(specDir string, prev, next *state.Asset) []state.Take {
+	if next.Takes != nil || prev == nil {
+		return next.Takes
+	}
+	takes := prev.Takes
+	newGeneration := !next.IntentAt.Equal(prev.IntentAt)
+	paid := prev.Status == state.StatusCompleted || (prev.Status == state.StatusSubmitted && prev.TaskID != "")
+	if !newGeneration || !paid {
+		return takes
+	}
+	cp := prev.Clone()
+	t := state.Take{RequestHash: cp.RequestHash, Request: cp.Request, TaskID: cp.TaskID, Outputs: cp.Outputs,
+		Content: cp.Content, CostCents: cp.CostCents, CompletedAt: cp.CompletedAt}
+	for i, o := range t.Outputs {
+		t.Outputs[i].File = pinTake(specDir, o)
+	}
+	return append(append([]state.Take(nil), takes...), t)
+}
+
+// pinTake gives an intact output file a second, content-addressed name
+// (ContentPath) and returns that name, relative like out.File. A file that
+// is missing or changed keeps its recorded name: there is nothing left of
+// the take to keep.
+func pinTake(specDir string, out state.Output) string {
+	if out.File == "" || !planner.FileIntact(specDir, out) {
+		return out.File
+	}
+	ca := filepath.ToSlash(ContentPath(filepath.FromSlash(out.File), out.SHA256))
+	if ca == out.File {
+		return ca
+	}
+	src := filepath.Join(specDir, filepath.FromSlash(out.File))
+	dst := filepath.Join(specDir, filepath.FromSlash(ca))
+	err := os.Link(src, dst)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		if !planner.FileIntact(specDir, state.Output{File: ca, SHA256: out.SHA256, Bytes: out.Bytes}) {
+			return out.File // something else sits at the content-addressed name
+		}
+	default:
+		if copyFile(src, dst) != nil { // a file system without hard links
+			return out.File
+		}
+	}
+	return ca
+}
+
+// copyFile copies src to dst through a temp file and a rename.
+func copyFile(src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, _, _, err = writeOutput(dst, f, 1<<62)
+	return err
+}

@@ -1,0 +1,134 @@
+package executor_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/state"
+)
+
+const heroSpec = `
+image "hero" {
+  model  = "bytedance/seedream-4.5"
+  prompt = "Hero shot"
+}
+
+text "hook" {
+  model  = "openai/gpt-4o"
+  prompt = "A hook"
+}
+`
+
+// TestReplaceKeepsEveryPaidTake: -replace used to overwrite the previous
+// take's file in place. Each paid take must stay recorded with a file
+// that still holds its bytes, under its content-addressed name, while the
+// stable name holds the current take.
+func TestReplaceKeepsEveryPaidTake(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, heroSpec)
+	h.apply(t, run{})
+	first := h.snapshot(t).Assets["image.hero"]
+	firstText := h.snapshot(t).Assets["text.hook"]
+	h.apply(t, run{replace: []string{"image.hero", "text.hook"}})
+	h.apply(t, run{replace: []string{"image.hero"}})
+
+	st := h.snapshot(t)
+	hero := st.Assets["image.hero"]
+	if hero == nil || hero.Status != state.StatusCompleted || len(hero.Takes) != 2 {
+		t.Fatalf("image.hero after two replaces: %+v, want completed with 2 earlier takes", hero)
+	}
+	if hero.Takes[0].TaskID != first.TaskID || hero.Takes[0].RequestHash != first.RequestHash || hero.Takes[0].CostCents == nil {
+		t.Errorf("oldest take %+v, want the first generation (task %s) with its cost", hero.Takes[0], first.TaskID)
+	}
+	if hero.Takes[1].TaskID == first.TaskID || hero.Takes[1].TaskID == hero.TaskID {
+		t.Errorf("second take is task %s, want the middle generation", hero.Takes[1].TaskID)
+	}
+	seen := map[string]bool{}
+	for i, tk := range hero.Takes {
+		o := tk.Outputs[0]
+		if want := executor.ContentPath(first.Outputs[0].File, o.SHA256); i == 0 && filepath.ToSlash(want) != o.File {
+			t.Errorf("take 1 file %s, want the content-addressed %s", o.File, want)
+		}
+		if got := fileSHA256(t, filepath.Join(h.dir, filepath.FromSlash(o.File))); got != o.SHA256 {
+			t.Errorf("take %d: %s holds sha256 %s, want its recorded %s: a paid output was overwritten", i+1, o.File, got, o.SHA256)
+		}
+		seen[o.File] = true
+	}
+	cur := hero.Outputs[0]
+	if cur.File != first.Outputs[0].File {
+		t.Errorf("current take at %s, want the stable name %s", cur.File, first.Outputs[0].File)
+	}
+	if got := fileSHA256(t, filepath.Join(h.dir, filepath.FromSlash(cur.File))); got != cur.SHA256 {
+		t.Errorf("the stable name holds sha256 %s, want the current take's %s", got, cur.SHA256)
+	}
+	if seen[cur.File] || len(seen) != 2 {
+		t.Errorf("take files %v and current %s must be three distinct files", seen, cur.File)
+	}
+
+	hook := st.Assets["text.hook"]
+	if len(hook.Takes) != 1 || hook.Takes[0].Content != firstText.Content || hook.Takes[0].Outputs != nil {
+		t.Errorf("text.hook takes %+v, want the first answer %q kept", hook.Takes, firstText.Content)
+	}
+	// A plain apply afterwards has nothing to do: takes do not disturb the plan.
+	if p := h.plan(t, run{}); p.HasChanges() {
+		t.Errorf("plan after the replaces has changes: %v", actions(p))
+	}
+}
+
+// TestSecondLineageIsRefusedTheOutputDirectory: two states (here the
+// default one and -state other.json) applying one spec wrote the same
+// output files, each overwriting the other's paid outputs. The output
+// directory now belongs to the first lineage; the second is refused
+// before anything is paid.
+func TestSecondLineageIsRefusedTheOutputDirectory(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, heroSpec)
+	h.apply(t, run{})
+	paid := h.sim.Server.Counters().Generates
+
+	h.state = filepath.Join(h.dir, "other.state.json")
+	_, _, err := h.tryApply(t, run{})
+	var claimed *executor.OutputDirClaimedError
+	if !errors.As(err, &claimed) {
+		t.Fatalf("apply with a second state: %v, want *OutputDirClaimedError", err)
+	}
+	for _, want := range []string{filepath.Join(h.dir, "out"), "xpflow.state.json", "own output_dir", ".xpflow-lineage"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if n := h.sim.Server.Counters().Generates; n != paid {
+		t.Errorf("the refused apply sent %d generate requests, want none", n-paid)
+	}
+}
+
+// TestOutputDirIsLockedWhileApplying: two applies of different states
+// (a real and a -simulate run, in the issue) took different locks and
+// could write one output directory at once.
+func TestOutputDirIsLockedWhileApplying(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, heroSpec)
+	holder, err := state.LockFile(filepath.Join(h.dir, "out", ".xpflow.lock"), "out")
+	if err == nil {
+		t.Fatal("locking an output directory that does not exist yet succeeded")
+	}
+	if err := os.MkdirAll(filepath.Join(h.dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	holder, err = state.LockFile(filepath.Join(h.dir, "out", ".xpflow.lock"), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	_, _, err = h.tryApply(t, run{})
+	if err == nil || !strings.Contains(err.Error(), "is being written by another apply") {
+		t.Fatalf("apply while the output directory is locked: %v, want a refusal", err)
+	}
+	if n := h.sim.Server.Counters().Generates; n != 0 {
+		t.Errorf("%d generate requests sent, want none", n)
+	}
+}
