@@ -19,6 +19,9 @@ const (
 	leafQuantile  = 0.9
 	feedsQuantile = 0.75
 	probeQuantile = 0.5
+	// minProbeQuantile is the lowest quantile probes go at, when the
+	// window has many spare slots per waiting task.
+	minProbeQuantile = 0.1
 )
 
 // tailGuard is how far past the slowest observation (the midpoint of its

@@ -322,11 +322,25 @@ func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
 		k := math.Max(t.known, g.seen)
 		return s.spaced(t, t.submitted.Add(duration(math.Max(k*fineStep, ladderStart(t.kind)))))
 	}
-	age, ok := d.CondQuantile(t.known, probeQuantile)
+	age, ok := d.CondQuantile(t.known, s.probeQuantileLocked(slack))
 	if !ok {
 		return time.Time{} // past everything seen: the due poll backs off
 	}
 	return s.spaced(t, t.submitted.Add(duration(age)))
+}
+
+// probeQuantileLocked is the quantile probes go at: the median, lower
+// when the slack is ample for the tasks waiting, so that a spare window
+// buys earlier notice (down to the 0.1 quantile).
+func (s *scheduler) probeQuantileLocked(slack int) float64 {
+	waiting := 0
+	for t := range s.tasks {
+		if t.waiting && !t.inflight {
+			waiting++
+		}
+	}
+	perTask := float64(slack) / float64(max(waiting, 1))
+	return math.Max(minProbeQuantile, probeQuantile/math.Max(perTask, 1))
 }
 
 // probeCandidateLocked returns the waiting task whose probe is most
