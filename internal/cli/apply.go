@@ -141,7 +141,7 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 	case jv != nil:
 		view = jv
 	case env.StdoutIsTerminal:
-		live = newLiveView(env.Stdout, toRun(pl), pl.plan.EstimatedCents, c.client.Limiter(), useColor(env))
+		live = newLiveView(env.Stdout, toRun(pl), pl.plan.EstimatedCents, pl.plan.Unpriced, c.client.Limiter(), useColor(env))
 		view = live
 	}
 	if wo, ok := view.(windowObserver); ok {

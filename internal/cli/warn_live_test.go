@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/xpflow/xpflow/internal/clock"
-	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/state"
-	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 func TestApplyWarnsAboveLastKnownBalance(t *testing.T) {
@@ -39,25 +35,3 @@ func TestApplyWarnsAboveLastKnownBalance(t *testing.T) {
 	}
 }
 
-func TestLiveViewRendersProgressAndFinishedLines(t *testing.T) {
-	var buf bytes.Buffer
-	lim := xpilot.NewLimiter(30, clock.Real())
-	v := newLiveView(&buf, 2, 480, lim, false)
-	cost := 240
-	now := time.Now()
-	v.Event(executor.Event{Time: now, Addr: `video.a`, Phase: executor.PhaseSubmitting})
-	v.Event(executor.Event{Time: now, Addr: `video.a`, Phase: executor.PhaseSubmitted, CostCents: &cost})
-	v.Event(executor.Event{Time: now, Addr: `video.b`, Phase: executor.PhasePolling})
-	v.Event(executor.Event{Time: now, Addr: `video.a`, Phase: executor.PhaseDone, Message: "out/video.a/output.mp4"})
-	v.Event(executor.Event{Time: now, Addr: `video.b`, Phase: executor.PhaseFailed, Message: "generation failed: nsfw"})
-	v.Close()
-	out := buf.String()
-	for _, want := range []string{"video.a  out/video.a/output.mp4", "video.b  generation failed: nsfw", "assets 2/2", "spent $2.40 of"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("live view output lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "\x1b[3") {
-		t.Errorf("colour codes with colour off:\n%q", out)
-	}
-}
