@@ -34,4 +34,3 @@ func TestApplyWarnsAboveLastKnownBalance(t *testing.T) {
 		t.Errorf("want a balance warning on stderr, got exit %d:\n%s", r.code, r.stderr)
 	}
 }
-
