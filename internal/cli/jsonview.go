@@ -102,7 +102,7 @@ func (v *jsonView) Summary(s *executor.Summary) {
 	for o, n := range s.Counts() {
 		ev.Counts[string(o)] = n
 	}
-	for _, a := range s.Failed() {
+	for _, a := range append(s.Failed(), s.Expired()...) {
 		ev.Failed = append(ev.Failed, jsonFailedAsset{Address: a.Addr, Outcome: string(a.Outcome), Message: a.Message})
 	}
 	v.write(ev)

@@ -67,7 +67,7 @@ func printSummary(env *Env, s *executor.Summary, p *planner.Plan) {
 	counts := s.Counts()
 	var parts []string
 	for _, o := range []executor.Outcome{executor.OutcomeDone, executor.OutcomeUnchanged, executor.OutcomeFailed,
-		executor.OutcomeSkipped, executor.OutcomeGenerating, executor.OutcomeUnknown} {
+		executor.OutcomeExpired, executor.OutcomeSkipped, executor.OutcomeGenerating, executor.OutcomeUnknown} {
 		if counts[o] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
@@ -106,6 +106,12 @@ func printProblems(env *Env, pal palette, s *executor.Summary) {
 	if f := s.Failed(); len(f) > 0 {
 		fmt.Fprintf(w, "\n%s\n", pal.bad.Sprint("Failed:"))
 		for _, a := range f {
+			fmt.Fprintf(w, "  %s: %s\n", a.Addr, a.Message)
+		}
+	}
+	if e := s.Expired(); len(e) > 0 {
+		fmt.Fprintf(w, "\n%s\n", pal.bad.Sprint("Output URL expired (paid and recorded; the file cannot be downloaded):"))
+		for _, a := range e {
 			fmt.Fprintf(w, "  %s: %s\n", a.Addr, a.Message)
 		}
 	}

@@ -53,6 +53,11 @@ func (a *applier) complete(ctx context.Context, nd *node, rec *state.Asset, urls
 	}
 	outs, err := a.dl.fetch(ctx, nd.addr, urls)
 	release()
+	if urlExpired(err) {
+		msg := expiredMessage(nd.addr, rec, err)
+		a.emit(nd.addr, PhaseExpired, msg, nil)
+		return result{outcome: OutcomeExpired, message: msg}, nil
+	}
 	if err != nil {
 		msg := err.Error() + " (the generation is recorded; apply again to retry the download)"
 		a.emit(nd.addr, PhaseFailed, msg, nil)

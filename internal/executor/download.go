@@ -131,18 +131,29 @@ func (d *downloader) fetch(ctx context.Context, addr string, urls []string) ([]s
 }
 
 // permanentError is a download failure that retrying will not fix.
-type permanentError struct{ msg string }
+// expired marks a CDN link that no longer serves the file.
+type permanentError struct {
+	msg     string
+	expired bool
+}
+
+// urlExpired reports whether err is a download refused because the
+// output URL has expired (403, 404 or 410 from the CDN).
+func urlExpired(err error) bool {
+	var perm *permanentError
+	return errors.As(err, &perm) && perm.expired
+}
 
 func (e *permanentError) Error() string { return e.msg }
 
 func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL string) (state.Output, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return state.Output{}, &permanentError{fmt.Sprintf("refusing output URL %q: only http and https URLs are downloaded", rawURL)}
+		return state.Output{}, &permanentError{msg: fmt.Sprintf("refusing output URL %q: only http and https URLs are downloaded", rawURL)}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return state.Output{}, &permanentError{err.Error()}
+		return state.Output{}, &permanentError{msg: err.Error()}
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
@@ -180,15 +191,15 @@ func ContentPath(stable, sha256hex string) string {
 func checkResponse(resp *http.Response, maxBytes int64) error {
 	switch {
 	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return &permanentError{fmt.Sprintf("the output URL answered %s: it may have expired. The generation was paid; use -replace to generate it again", resp.Status)}
+		return &permanentError{msg: fmt.Sprintf("the output URL answered %s", resp.Status), expired: true}
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("the output URL answered %s", resp.Status)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasPrefix(mt, "text/") || mt == "application/json" {
-		return &permanentError{fmt.Sprintf("the output URL answered %q instead of media (an error page from the CDN?)", mt)}
+		return &permanentError{msg: fmt.Sprintf("the output URL answered %q instead of media (an error page from the CDN?)", mt)}
 	}
 	if resp.ContentLength > maxBytes {
-		return &permanentError{fmt.Sprintf("the output is %d bytes, over the %d-byte limit", resp.ContentLength, maxBytes)}
+		return &permanentError{msg: fmt.Sprintf("the output is %d bytes, over the %d-byte limit", resp.ContentLength, maxBytes)}
 	}
 	return nil
 }
@@ -278,7 +289,7 @@ func writeFile(dir string, r io.Reader, maxBytes int64) (name, sum string, size 
 		return "", "", 0, err
 	}
 	if size > maxBytes {
-		return "", "", 0, &permanentError{fmt.Sprintf("the output is over the %d-byte limit", maxBytes)}
+		return "", "", 0, &permanentError{msg: fmt.Sprintf("the output is over the %d-byte limit", maxBytes)}
 	}
 	if err = tmp.Sync(); err != nil {
 		return "", "", 0, err

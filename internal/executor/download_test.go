@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"path/filepath"
 	"strings"
@@ -99,7 +100,6 @@ func TestDownloadFaults(t *testing.T) {
 		want   string // in the failure message
 	}{
 		"CDN answers HTML": {faults: sim.Faults{CDNHTML: true}, want: `answered "text/html" instead of media`},
-		"output expired":   {faults: sim.Faults{OutputExpiry: time.Millisecond}, want: "it may have expired"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -130,5 +130,48 @@ image "hero" {
 				t.Errorf("generates (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestExpiredOutputURLSaysOneTrueThing: an expired CDN link used to say
+// both "use -replace" and "apply again to retry the download", and the
+// summary counted the asset failed while the state recorded it completed.
+// Now: one message (paid and recorded; the URL expired, the file cannot be
+// fetched; what -replace costs), outcome "expired", and another apply
+// says the same without paying.
+func TestExpiredOutputURLSaysOneTrueThing(t *testing.T) {
+	h := newHarness(t, setup{sim: []sim.Option{sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond})}})
+	h.write(t, `
+image "hero" {
+  model  = "bytedance/seedream-4.5"
+  prompt = "Hero shot"
+}
+`)
+	for i := 1; i <= 2; i++ {
+		sum, _ := h.apply(t, run{})
+		if f := sum.Failed(); len(f) != 0 {
+			t.Errorf("apply %d: Failed() = %+v, want none: the generation did not fail", i, f)
+		}
+		e := sum.Expired()
+		if len(e) != 1 || e[0].Addr != "image.hero" || sum.Counts()[executor.OutcomeExpired] != 1 || sum.OK() {
+			t.Fatalf("apply %d: Expired() = %+v, counts %v; want image.hero expired and the run not OK", i, e, sum.Counts())
+		}
+		a := h.snapshot(t).Assets["image.hero"]
+		msg := e[0].Message
+		for _, want := range []string{"paid and recorded", "task " + a.TaskID, "403", "expired", "cannot",
+			"-replace 'image.hero'", fmt.Sprintf("$%d.%02d", *a.CostCents/100, *a.CostCents%100)} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("apply %d: message %q does not say %q", i, msg, want)
+			}
+		}
+		if strings.Contains(msg, "apply again") || strings.Contains(msg, "retry") {
+			t.Errorf("apply %d: message %q still suggests retrying, which cannot work", i, msg)
+		}
+		if a.Status != state.StatusCompleted {
+			t.Errorf("apply %d: state says %q, want completed", i, a.Status)
+		}
+	}
+	if diff := cmp.Diff(1, h.sim.Server.Counters().Generates); diff != "" {
+		t.Errorf("generates (-want +got):\n%s", diff)
 	}
 }

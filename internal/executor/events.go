@@ -23,6 +23,8 @@ const (
 	PhaseFailed      Phase = "failed"
 	PhaseSkipped     Phase = "skipped"
 	PhaseUnknown     Phase = "unknown"
+	// PhaseExpired: paid and recorded, but the output URL has expired.
+	PhaseExpired Phase = "expired"
 )
 
 // Event is one state change of one asset instance.
@@ -69,6 +71,9 @@ const (
 	OutcomeGenerating Outcome = "generating" // still generating when the run stopped
 	OutcomeUnknown    Outcome = "unknown"    // a POST whose outcome is unknown
 	OutcomeExcluded   Outcome = "excluded"   // outside -target
+	// OutcomeExpired: the generation is paid and recorded completed, but
+	// its output URL expired before the file was downloaded.
+	OutcomeExpired Outcome = "expired"
 )
 
 // AssetResult is the outcome of one instance.
@@ -128,6 +133,19 @@ func (s *Summary) Failed() []AssetResult {
 	var out []AssetResult
 	for _, a := range s.Assets {
 		if a.Outcome == OutcomeFailed || a.Outcome == OutcomeUnknown {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
+
+// Expired returns the results whose generation is paid and recorded but
+// whose output URL expired before the download.
+func (s *Summary) Expired() []AssetResult {
+	var out []AssetResult
+	for _, a := range s.Assets {
+		if a.Outcome == OutcomeExpired {
 			out = append(out, a)
 		}
 	}

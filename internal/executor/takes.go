@@ -2,9 +2,11 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/state"
@@ -73,4 +75,18 @@ func copyFile(src, dst string) error {
 	defer f.Close()
 	_, _, _, err = writeOutput(dst, f, 1<<62)
 	return err
+}
+
+// expiredMessage says the one true thing about an output whose URL has
+// expired: the generation is paid and recorded, the file cannot be
+// fetched again, and what generating it again costs.
+func expiredMessage(addr string, rec *state.Asset, err error) string {
+	cost := "its price was not reported"
+	if rec.CostCents != nil {
+		c := *rec.CostCents
+		cost = fmt.Sprintf("about $%d.%02d, what this one cost", c/100, c%100)
+	}
+	return fmt.Sprintf("the generation is paid and recorded (task %s), but the file was never downloaded and cannot be: %s, "+
+		"the link has expired. To get the output, generate it again with -replace '%s' (%s)",
+		rec.TaskID, strings.TrimPrefix(err.Error(), "download output "), addr, cost)
 }
