@@ -189,7 +189,15 @@ func summaryLine(p *planner.Plan) string {
 		case a == planner.ActionNoop:
 			parts = append(parts, fmt.Sprintf("%d unchanged", counts[a]))
 		case a == planner.ActionUnknown:
-			parts = append(parts, fmt.Sprintf("%d with an unknown outcome", counts[a]))
+			part := fmt.Sprintf("%d with an unknown outcome", counts[a])
+			if cents, unpriced := p.MayBePaidCents(); len(p.MayBePaid()) > 0 {
+				part += fmt.Sprintf(" (may have been charged: up to %s", formatCents(cents))
+				if unpriced > 0 {
+					part += fmt.Sprintf(" + %d unpriced", unpriced)
+				}
+				part += ")"
+			}
+			parts = append(parts, part)
 		default:
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[a], a))
 		}

@@ -2,10 +2,12 @@ package executor_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/state"
@@ -130,5 +132,48 @@ func TestOutputDirIsLockedWhileApplying(t *testing.T) {
 	}
 	if n := h.sim.Server.Counters().Generates; n != 0 {
 		t.Errorf("%d generate requests sent, want none", n)
+	}
+}
+
+// TestUnknownOutcomesNameWhatMayHaveBeenPaid: after a kill with requests
+// on the wire, each intent without an answer may have been charged. The
+// plan names each one, when it was sent and what it may have cost.
+func TestUnknownOutcomesNameWhatMayHaveBeenPaid(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, `
+video "spot" {
+  for_each = toset(["a", "b"])
+  model    = "seedance-2.0/text-to-video"
+  prompt   = "Spot ${each.key}"
+  duration = 8
+}
+`)
+	sent := epoch.Add(-time.Hour)
+	h.editState(t, func(st *state.State) {
+		for _, k := range []string{"a", "b"} {
+			addr := `video.spot["` + k + `"]`
+			st.Assets[addr] = &state.Asset{Address: addr, Kind: "video", Model: "seedance-2.0/text-to-video",
+				RequestHash: "sha256:x", Status: state.StatusIntent, IntentAt: sent}
+		}
+	})
+	p := h.plan(t, run{})
+	got := p.MayBePaid()
+	if len(got) != 2 || got[0].Addr != `video.spot["a"]` || !got[0].SentAt.Equal(sent) || !got[0].Cost.Priced || got[0].Cost.Cents <= 0 {
+		t.Fatalf("MayBePaid() = %+v, want both intents, sent at %v, priced", got, sent)
+	}
+	cents, unpriced := p.MayBePaidCents()
+	if cents != got[0].Cost.Cents+got[1].Cost.Cents || unpriced != 0 {
+		t.Errorf("MayBePaidCents() = %d, %d; want %d, 0", cents, unpriced, got[0].Cost.Cents+got[1].Cost.Cents)
+	}
+	for _, n := range p.Nodes {
+		price := fmt.Sprintf("$%d.%02d", n.Cost.Cents/100, n.Cost.Cents%100)
+		for _, want := range []string{sent.Format(time.RFC3339), price, "-replace " + n.Addr} {
+			if !strings.Contains(n.Reason, want) {
+				t.Errorf("%s: reason %q does not say %q", n.Addr, n.Reason, want)
+			}
+		}
+	}
+	if sum, _ := h.apply(t, run{}); h.sim.Server.Counters().Generates != 0 || sum.Counts()[executor.OutcomeUnknown] != 2 {
+		t.Errorf("apply resent an unknown request or lost it: counts %v, %d generates", sum.Counts(), h.sim.Server.Counters().Generates)
 	}
 }

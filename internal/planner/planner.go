@@ -262,6 +262,7 @@ func (b *builder) node(in *spec.Instance) hcl.Diagnostics {
 		p.Scope.SetResult(n.Addr, ResultFromState(n.Prior))
 	}
 	n.Cost = b.estimate(n)
+	describeUnknown(n)
 	return diags
 }
 
