@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// The docs tests run what docs/ shows, so the docs cannot drift from the
+// code: every function example against its documented result, every HCL
+// example through fmt -check, and every shell example of docs/cli.md in
+// order, comparing its output where the docs show one.
+
+const docsDir = "../../docs"
+
+// fence is one fenced block of a Markdown file.
+type fence struct {
+	file, lang, body string
+	line             int
+	// output is the plain block right after this one (blank lines
+	// between), which documents what it prints; "" if none.
+	output string
+}
+
+func fences(t *testing.T, path string) []fence {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []fence
+	var cur *fence
+	var body []string
+	gap := true // only blank lines since the last block closed
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		l := sc.Text()
+		switch {
+		case cur == nil && strings.HasPrefix(l, "```"):
+			cur, body = &fence{file: filepath.Base(path), lang: strings.TrimPrefix(l, "```"), line: n}, nil
+		case cur != nil && l == "```":
+			cur.body = strings.Join(body, "\n") + "\n"
+			if k := len(out) - 1; gap && k >= 0 && (cur.lang == "" || cur.lang == "text") && out[k].lang == "sh" && out[k].line+strings.Count(out[k].body, "\n")+2 >= n-len(body)-3 {
+				out[k].output = cur.body
+			} else {
+				out = append(out, *cur)
+			}
+			cur, gap = nil, true
+		case cur != nil:
+			body = append(body, l)
+		case strings.TrimSpace(l) != "":
+			gap = false
+		}
+	}
+	return out
+}
+
+// TestDocsFunctionResults evaluates every example of the function table in
+// docs/language.md as an output and compares it with the documented result.
+func TestDocsFunctionResults(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(docsDir, "language.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ fn, example, result string }
+	var rows []row
+	_, functions, _ := strings.Cut(string(b), "\n## Functions\n")
+	functions, _, _ = strings.Cut(functions, "\n## ")
+	for _, l := range strings.Split(functions, "\n") {
+		cells := strings.Split(l, " | ")
+		if len(cells) != 4 || !strings.HasPrefix(cells[0], "| `") {
+			continue
+		}
+		unq := func(s string) string { return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "`"), "`") }
+		rows = append(rows, row{unq(strings.TrimPrefix(cells[0], "| ")), unq(cells[2]), unq(strings.TrimSuffix(cells[3], " |"))})
+	}
+	if len(rows) < 60 {
+		t.Fatalf("found %d function rows in docs/language.md; the table's format changed", len(rows))
+	}
+	dir := t.TempDir()
+	var spec strings.Builder
+	for i, r := range rows {
+		fmt.Fprintf(&spec, "output \"f%02d\" {\n  value = %s\n}\n", i, r.example)
+	}
+	files := map[string]string{
+		"fn.xp.hcl": spec.String(),
+		"brand.txt": "Quiet tech for loud cities.",
+		"hook.tmpl": "Meet ${product}: %{ if length(product) > 4 }big%{ else }small%{ endif } sound.",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := userRun{dir: dir}.run(t, "output", "-json").must(t, 0, "output", "-json")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, rw := range rows {
+		want, err := hclLiteralJSON(rw.result)
+		if err != nil {
+			t.Errorf("%s: documented result %s does not parse: %v", rw.fn, rw.result, err)
+			continue
+		}
+		if diff := cmp.Diff(want, got[fmt.Sprintf("f%02d", i)]); diff != "" {
+			t.Errorf("%s: %s documents %s (-documented +actual):\n%s", rw.fn, rw.example, rw.result, diff)
+		}
+	}
+}
+
+// hclLiteralJSON evaluates an HCL literal and returns it as decoded JSON.
+func hclLiteralJSON(src string) (any, error) {
+	expr, diags := hclsyntax.ParseExpression([]byte(src), "doc", hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	return out, json.Unmarshal(b, &out)
+}
+
+// TestDocsHCLExamplesAreCanonical: every ```hcl block of docs/ parses and
+// is already in the format 'xpflow fmt' writes.
+func TestDocsHCLExamplesAreCanonical(t *testing.T) {
+	t.Parallel()
+	paths, _ := filepath.Glob(filepath.Join(docsDir, "*.md"))
+	n := 0
+	for _, p := range paths {
+		for _, f := range fences(t, p) {
+			if f.lang != "hcl" {
+				continue
+			}
+			n++
+			file := filepath.Join(t.TempDir(), "example.xp.hcl")
+			if err := os.WriteFile(file, []byte(f.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if r := (userRun{dir: filepath.Dir(file)}).run(t, "fmt", "-check", "example.xp.hcl"); r.code != 0 {
+				t.Errorf("%s:%d: the example is not canonical (fmt -check exit %d)\n%s%s", f.file, f.line, r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found only %d hcl examples in docs/", n)
+	}
+}
+
+// notRunnable are docs/cli.md shell examples the test does not run, each
+// with why; a listed example that no longer exists fails the test.
+var notRunnable = map[string]string{
+	"xpflow sim -task-failure-rate 0.2 -seed 7\n": "a server that runs until interrupted",
+}
+
+// TestDocsShellExamples runs every shell example of docs/cli.md, in order,
+// in one workspace holding a copy of examples/, as a reader following the
+// page would, and compares stdout where the page shows it.
+func TestDocsShellExamples(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(ws, "prod.vars.hcl"), []byte("products = {\n  aurora = \"Aurora headphones\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Dir(binary)
+	seen := map[string]bool{}
+	ran := 0
+	for _, f := range fences(t, filepath.Join(docsDir, "cli.md")) {
+		if f.lang != "sh" {
+			continue
+		}
+		if why, ok := notRunnable[f.body]; ok {
+			seen[f.body] = true
+			t.Logf("cli.md:%d not run: %s", f.line, why)
+			continue
+		}
+		if strings.Contains(f.body, "| dot ") {
+			if _, err := exec.LookPath("dot"); err != nil {
+				t.Logf("cli.md:%d not run: Graphviz dot is not installed", f.line)
+				continue
+			}
+		}
+		cmd := exec.Command("sh", "-e", "-c", f.body)
+		cmd.Dir = ws
+		cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + ws}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("cli.md:%d: %s failed: %v\nstdout:\n%s\nstderr:\n%s", f.line, strings.TrimSpace(f.body), err, &stdout, &stderr)
+			continue
+		}
+		ran++
+		if f.output != "" && stdout.String() != f.output {
+			t.Errorf("cli.md:%d: %s prints (-documented +actual):\n%s", f.line, strings.TrimSpace(f.body), cmp.Diff(f.output, stdout.String()))
+		}
+	}
+	for body := range notRunnable {
+		if !seen[body] {
+			t.Errorf("notRunnable lists %q, which docs/cli.md no longer shows", body)
+		}
+	}
+	if ran < 10 {
+		t.Errorf("ran only %d examples of docs/cli.md", ran)
+	}
+}
