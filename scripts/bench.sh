@@ -4,6 +4,7 @@
 #   scripts/bench.sh            scheduler suite (about 35 s per repeat)
 #   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
+#   scripts/bench.sh window     two processes, one key: 429s and makespan against one process
 #   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
 #   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 5 min;
 #                               needs eval "$(scripts/dev-postgres.sh start)")
@@ -18,6 +19,7 @@ case $mode in
 sched) go run ./bench/cmd/xpbench -mode sched "$@" ;;
 plan) go run ./bench/cmd/xpbench -mode plan "$@" ;;
 teams) go run ./bench/cmd/xpteams "$@" ;;
+window) go run ./bench/cmd/xpbench -mode window "$@" ;;
 gobench) go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/ "$@" ;;
 report)
 	go test -count=1 -run '^TestChromiumTenThousandCards$' -v ./internal/report/ "$@" |
@@ -31,7 +33,7 @@ all)
 	go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/
 	;;
 *)
-	echo "usage: scripts/bench.sh [sched|plan|gobench|report|teams|all] [flags]" >&2
+	echo "usage: scripts/bench.sh [sched|plan|gobench|window|report|teams|all] [flags]" >&2
 	exit 2
 	;;
 esac

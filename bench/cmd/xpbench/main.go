@@ -23,7 +23,7 @@ func main() {
 }
 
 func run() error {
-	mode := flag.String("mode", "sched", "what to run: sched (scheduler suite) or plan (plan at scale)")
+	mode := flag.String("mode", "sched", "what to run: sched (scheduler suite), plan (plan at scale) or window (two processes, one key)")
 	scale := flag.Float64("k", 150, "virtual time runs k times faster than the wall clock")
 	repeat := flag.Int("repeat", 1, "run the suite this many times and report medians")
 	seed := flag.Int64("seed", 1, "simulator seed of the first runs (learned runs use seed+1000)")
@@ -45,8 +45,10 @@ func run() error {
 			ns = append(ns, n)
 		}
 		return planScale(ns)
+	case "window":
+		return windowBench(bench.Config{Scale: *scale, Seed: *seed}, *repeat, *verbose)
 	}
-	return fmt.Errorf("-mode %q: want sched or plan", *mode)
+	return fmt.Errorf("-mode %q: want sched, plan or window", *mode)
 }
 
 func sched(cfg bench.Config, repeat int, verbose bool) error {
@@ -69,6 +71,29 @@ func sched(cfg bench.Config, repeat int, verbose bool) error {
 	}
 	fmt.Printf("scheduler benchmark: 30 requests/min; video 30-120 s and async image 5-20 s unless the scenario names its range; k=%g, peer priorities %t, medians of %d run(s)\n", cfg.Scale, cfg.PeerPriorities, len(all))
 	return bench.WriteTable(os.Stdout, bench.Median(all))
+}
+
+// windowBench runs the "two processes, one key" benchmark.
+func windowBench(cfg bench.Config, repeat int, verbose bool) error {
+	dir, err := os.MkdirTemp(tmpBase(), "xpbench-window-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	if verbose {
+		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	}
+	var all [][]bench.WindowRow
+	for i := 0; i < max(1, repeat); i++ {
+		rows, err := bench.RunWindow(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		all = append(all, rows)
+	}
+	fmt.Printf("two processes, one key: 16 async images each (flux/pro-async, 5-20 s), 30 requests/min; k=%g, median makespan of %d run(s), worst 429 count\n", cfg.Scale, len(all))
+	return bench.WriteWindowTable(os.Stdout, bench.MedianWindow(all))
 }
 
 func planScale(sizes []int) error {
