@@ -127,3 +127,51 @@ func scanTree(t *testing.T, dir, secret, skip string) {
 		t.Fatal(err)
 	}
 }
+
+// TestOutputDirRootIsRefused is the report: output_dir = "/" made
+// apply walk the whole file system looking for leftover downloads, and
+// fail on /proc. It is refused before anything is sent, even with
+// -allow-outside-files; a directory outside the spec needs that flag.
+func TestOutputDirRootIsRefused(t *testing.T) {
+	for name, tc := range map[string]struct {
+		dir   string
+		flags []string
+		want  string
+		code  int
+	}{
+		"root":                  {dir: "/", want: "the root of the file system", code: ExitError},
+		"root, allowed outside": {dir: "/", flags: []string{"-allow-outside-files"}, want: "the root of the file system", code: ExitError},
+		"outside":               {dir: "../elsewhere", want: "-allow-outside-files", code: ExitError},
+		"outside, allowed":      {dir: "../elsewhere", flags: []string{"-allow-outside-files"}, code: 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run, env := startSim(t)
+			root, err := filepath.EvalSymlinks(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(root, "spec"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, root, "spec/main.xp.hcl", "xpflow {\n  output_dir = \""+tc.dir+"\"\n}\n\nimage \"hero\" {\n  model  = \"bytedance/seedream-4.5\"\n  prompt = \"p\"\n}\n")
+			t.Chdir(root)
+			args := append(append([]string{"apply", "-auto-approve"}, tc.flags...), "spec")
+			got := invocation{args: args, env: env}.run(t)
+			if got.code != tc.code || !strings.Contains(got.stderr, tc.want) {
+				t.Fatalf("exit %d, want %d; stderr does not say %q:\n%s", got.code, tc.code, tc.want, got.stderr)
+			}
+			if tc.code != 0 {
+				if !strings.Contains(got.stderr, "main.xp.hcl line 2") {
+					t.Errorf("the diagnostic does not point at main.xp.hcl line 2:\n%s", got.stderr)
+				}
+				if n := generates(run); n != 0 {
+					t.Errorf("%d generate requests sent, want none", n)
+				}
+				return
+			}
+			if files, _ := filepath.Glob(filepath.Join(root, "elsewhere", "image.hero", "*")); len(files) != 1 {
+				t.Errorf("files under ../elsewhere/image.hero: %v, want the one image", files)
+			}
+		})
+	}
+}
