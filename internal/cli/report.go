@@ -33,7 +33,7 @@ func runReport(env *Env, args []string) error {
 	sf.register(flags)
 	var spf specFlags
 	spf.register(flags)
-	out := flags.String("o", "", "write the page to FILE (default report.html in the spec's output_dir, DIR/out)")
+	out := flags.String("o", "", "write the page to FILE (default report.html in the spec's output_dir, DIR/out; with -simulate in its simulate/)")
 	noSpec := flags.Bool("no-spec", false, "show the state's records only; do not read the spec in DIR")
 	asJSON := flags.Bool("json", false, "print the page's data as one JSON object (see docs/cli.md) instead of writing the page")
 	if err := parse(flags, args); err != nil {
@@ -61,7 +61,7 @@ func runReport(env *Env, args []string) error {
 	opts.Notes = append(rp.notes, opts.Notes...)
 	path := *out
 	if path == "" {
-		path = defaultReportPath(dir, rp.spec)
+		path = defaultReportPath(dir, rp.spec, sf.simulate && sf.path == "")
 	}
 	opts.BaseDir = filepath.Dir(path)
 	if *asJSON {
@@ -121,17 +121,23 @@ func reportState(env *Env, dir string, sf *stateFlag, rp *reportPlan, noSpec boo
 }
 
 // defaultReportPath is report.html in the spec's output directory, named
-// relative to dir when it is inside it (as the user wrote dir), or
-// DIR/out/report.html without a spec.
-func defaultReportPath(dir string, sp *spec.Spec) string {
+// relative to dir when it is inside it (as the user wrote dir), or in
+// DIR/out without a spec. The page of simulated runs goes where apply
+// -simulate writes its outputs (SimulateSubdir), so it never replaces
+// the page of the paid ones.
+func defaultReportPath(dir string, sp *spec.Spec, simulate bool) string {
+	sub := ""
+	if simulate {
+		sub = SimulateSubdir
+	}
 	if sp == nil || sp.Settings.OutputDir == "" {
-		return filepath.Join(dir, "out", "report.html")
+		return filepath.Join(dir, "out", sub, "report.html")
 	}
 	rel, err := filepath.Rel(sp.Dir, sp.Settings.OutputDir)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return filepath.Join(sp.Settings.OutputDir, "report.html")
+		return filepath.Join(sp.Settings.OutputDir, sub, "report.html")
 	}
-	return filepath.Join(dir, rel, "report.html")
+	return filepath.Join(dir, rel, sub, "report.html")
 }
 
 // reportPlan is the spec side of a report: the loaded spec, the catalog

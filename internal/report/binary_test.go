@@ -84,9 +84,9 @@ func TestBinaryReport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report with -chdir: exit %d\nstderr:\n%s", code, stderr)
 	}
-	page = readPage(t, filepath.Join(dir, "out", "report.html"))
-	if !strings.Contains(page, `"src":"./image.hero/a%20b%231.png"`) {
-		t.Errorf("page written with -chdir: got no media path relative to out/, want one")
+	page = readPage(t, filepath.Join(dir, "out", "simulate", "report.html"))
+	if !strings.Contains(page, `"src":"../image.hero/a%20b%231.png"`) {
+		t.Errorf("page written with -chdir: got no media path relative to out/simulate/, want one")
 	}
 
 	// Through a symbolic link to the campaign, the page still finds and
@@ -98,8 +98,8 @@ func TestBinaryReport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report through a symlink: exit %d\nstderr:\n%s", code, stderr)
 	}
-	page = readPage(t, filepath.Join(parent, "link", "out", "report.html"))
-	if !strings.Contains(page, `"src":"./image.hero/a%20b%231.png","name":"a b#1.png","type":"image","size":"16 B","check":"ok"`) {
+	page = readPage(t, filepath.Join(parent, "link", "out", "simulate", "report.html"))
+	if !strings.Contains(page, `"src":"../image.hero/a%20b%231.png","name":"a b#1.png","type":"image","size":"16 B","check":"ok"`) {
 		t.Errorf("page written through a symlink: got no checked image, want one")
 	}
 

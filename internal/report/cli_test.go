@@ -77,8 +77,8 @@ func TestReportCommand(t *testing.T) {
 	}{
 		"default output beside the media": {
 			args:       func(dir string) []string { return []string{"report", "-simulate", dir} },
-			wantFile:   "out/report.html",
-			wantInPage: `"src":"./image.hero/a%20b%231.png"`,
+			wantFile:   "out/simulate/report.html",
+			wantInPage: `"src":"../image.hero/a%20b%231.png"`,
 			wantStdout: "Wrote a report of 8 recorded assets to ",
 		},
 		"-state and -o elsewhere": {
@@ -172,10 +172,10 @@ func TestReportCommandShowsTheWholeSpec(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
 	}
-	if want := "Wrote a report of 4 assets of the spec (0 recorded) to out/report.html"; !strings.Contains(stdout, want) {
+	if want := "Wrote a report of 4 assets of the spec (0 recorded) to " + filepath.Join("out", "simulate", "report.html"); !strings.Contains(stdout, want) {
 		t.Errorf("stdout: got %q, want it to contain %q", stdout, want)
 	}
-	page, err := os.ReadFile(filepath.Join("out", "report.html"))
+	page, err := os.ReadFile(filepath.Join("out", "simulate", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestReportCommandWithBrokenSpec(t *testing.T) {
 	if !strings.Contains(stderr, "main.xp.hcl") {
 		t.Errorf("stderr: got %q, want the spec's diagnostics", stderr)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	page, err := os.ReadFile(filepath.Join(dir, "out", "simulate", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestReportCommandRedactsTheKey(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	page, err := os.ReadFile(filepath.Join(dir, "out", "simulate", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,23 +295,32 @@ func TestReportCommandJSON(t *testing.T) {
 }
 
 // TestReportCommandOutputDir writes the page into the spec's output_dir
-// by default.
+// by default, and the page of simulated runs into its simulate/
+// subdirectory, where apply -simulate writes, so neither replaces the
+// other.
 func TestReportCommandOutputDir(t *testing.T) {
 	dir := t.TempDir()
 	spec := "xpflow {\n  output_dir = \"renders\"\n}\n" + smallSpec
 	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := run(t, "report", "-simulate", dir)
-	if code != 0 {
-		t.Fatalf("exit code: got %d, want 0\nstderr:\n%s", code, stderr)
-	}
-	want := filepath.Join(dir, "renders", "report.html")
-	if !strings.Contains(stdout, " to "+want+"\n") {
-		t.Errorf("stdout: got %q, want the page at %s", stdout, want)
-	}
-	if _, err := os.Stat(want); err != nil {
-		t.Errorf("page: %v", err)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", dir}, filepath.Join(dir, "renders", "report.html")},
+		{[]string{"report", "-simulate", dir}, filepath.Join(dir, "renders", "simulate", "report.html")},
+	} {
+		code, stdout, stderr := run(t, tc.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit code %d, want 0\nstderr:\n%s", tc.args, code, stderr)
+		}
+		if !strings.Contains(stdout, " to "+tc.want+"\n") {
+			t.Errorf("%v: stdout %q, want the page at %s", tc.args, stdout, tc.want)
+		}
+		if _, err := os.Stat(tc.want); err != nil {
+			t.Errorf("%v: page: %v", tc.args, err)
+		}
 	}
 }
 
