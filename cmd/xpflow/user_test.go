@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -405,5 +406,53 @@ func TestVersion(t *testing.T) {
 	}
 	if wantRev == "" && strings.Contains(a.stdout, "revision") {
 		t.Errorf("version names a revision the binary does not carry:\n%s", a.stdout)
+	}
+}
+
+// TestCompletion: each script parses in its shell and completes commands
+// and the flags a command really has; bash completes them when asked.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	u := userRun{dir: t.TempDir()}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		r := u.run(t, "completion", shell).must(t, 0, "completion", shell)
+		for _, want := range []string{"plan", "-simulate", "-auto-approve", "-chdir"} {
+			if shell == "fish" && strings.HasPrefix(want, "-") {
+				want = "-o " + want[1:] // fish's old-style option
+			}
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("%s completion lacks %s", shell, want)
+			}
+		}
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			t.Logf("%s not installed: its script is not parsed", shell)
+			continue
+		}
+		check := exec.Command(path, "-n")
+		if shell == "fish" {
+			check = exec.Command(path, "--no-execute")
+		}
+		check.Stdin = strings.NewReader(r.stdout)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("%s does not parse its completion script: %v\n%s", shell, err, out)
+		}
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		return
+	}
+	script := u.run(t, "completion", "bash").stdout
+	for line, want := range map[string]string{
+		"xpflow pl":          "plan",
+		"xpflow plan -simu":  "-simulate",
+		"xpflow state l":     "list",
+		"xpflow apply -auto": "-auto-approve",
+	} {
+		words := strings.Fields(line)
+		prog := script + fmt.Sprintf("\nCOMP_WORDS=(%s); COMP_CWORD=%d; _xpflow; echo \"${COMPREPLY[@]}\"\n", line, len(words)-1)
+		out, err := exec.Command("bash", "-c", prog).Output()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("completing %q: got %q (%v), want %s", line, out, err, want)
+		}
 	}
 }
