@@ -112,30 +112,39 @@ func (b *fileBackend) openJournal() error {
 }
 
 func (b *fileBackend) Append(r *Record) error {
+	return b.AppendBatch([]*Record{r})
+}
+
+// AppendBatch writes the records' lines with one write and one fsync.
+func (b *fileBackend) AppendBatch(rs []*Record) error {
 	if b.broken != nil {
 		return b.broken
 	}
-	line, err := encodeRecord(r)
-	if err != nil {
-		return err
+	var lines []byte
+	for _, r := range rs {
+		line, err := encodeRecord(r)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, line...)
 	}
 	if err := b.openJournal(); err != nil {
 		return err
 	}
-	_, err = b.jf.WriteAt(line, b.size)
+	_, err := b.jf.WriteAt(lines, b.size)
 	if err == nil {
 		err = b.jf.Sync()
 	}
 	if err != nil {
-		// Undo the partial record, or later records would follow
+		// Undo the partial records, or later records would follow
 		// garbage and the journal would be corrupt in the middle.
 		if terr := b.jf.Truncate(b.size); terr != nil {
 			b.broken = fmt.Errorf("journal %s holds a partial record that could not be removed (%v); reopen the state to recover", b.journal, terr)
 		}
 		return fmt.Errorf("appending to journal %s: %w", b.journal, err)
 	}
-	b.size += int64(len(line))
-	b.pending++
+	b.size += int64(len(lines))
+	b.pending += len(rs)
 	return nil
 }
 

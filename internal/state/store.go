@@ -24,17 +24,33 @@ const CompactEvery = 1000
 
 // Store is an open, locked state. Its methods are safe for concurrent use
 // by many goroutines; every change goes through Update or Edit and is
-// durable before they return.
+// durable before they return. Edits made at the same time are committed
+// together: their records are appended with one sync (group commit).
+//
+// Lock order: flushMu before mu. Backend calls happen under flushMu, so
+// they never run concurrently.
 type Store struct {
 	name string // the state file's path, or what names the backend
 
+	flushMu sync.Mutex // held by the one goroutine calling the backend
+
 	mu       sync.Mutex
-	backend  Backend // guarded by mu
-	state    *State  // guarded by mu; the durable state, never handed out
-	pending  int     // guarded by mu; records appended since the last snapshot
-	since    int     // guarded by mu; records since the last compaction attempt
-	minBatch int     // set once; CompactEvery unless a test lowers it
-	closed   bool    // guarded by mu
+	backend  Backend      // calls guarded by flushMu
+	state    *State       // guarded by mu; the state with every queued record, never handed out
+	open     *commitBatch // guarded by mu; records queued for the next append
+	written  bool         // guarded by mu; a snapshot exists, so records may be appended
+	pending  int          // guarded by mu; records appended since the last snapshot
+	since    int          // guarded by mu; records since the last compaction attempt
+	broken   error        // guarded by mu; a failed append: later writes fail with it
+	minBatch int          // set once; CompactEvery unless a test lowers it
+	closed   bool         // guarded by mu
+}
+
+// commitBatch is the records of concurrent Edits, appended together.
+type commitBatch struct {
+	recs []*Record // guarded by Store.mu until taken for appending
+	done bool      // guarded by Store.flushMu
+	err  error     // guarded by Store.flushMu
 }
 
 // Open locks the state file at path and loads it: the JSON snapshot and
@@ -77,7 +93,8 @@ func OpenBackend(name string, b Backend) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{name: name, backend: b, state: st, pending: pending, since: pending, minBatch: CompactEvery}, nil
+	return &Store{name: name, backend: b, state: st, open: &commitBatch{}, written: st.Serial > 0,
+		pending: pending, since: pending, minBatch: CompactEvery}, nil
 }
 
 // Path returns the real path of the state file, symlinks resolved (the
@@ -96,10 +113,15 @@ func (s *Store) Path() string { return s.name }
 // and must not keep the *State or anything reachable from it after it
 // returns.
 func (s *Store) Update(fn func(*State) error) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+	}
+	if s.broken != nil {
+		return fmt.Errorf("updating %s: %w", s.name, s.broken)
 	}
 	next := s.state.Clone()
 	if err := fn(next); err != nil {
@@ -124,18 +146,20 @@ func (s *Store) Update(fn func(*State) error) error {
 	return s.compactTo(durable)
 }
 
-// compactTo writes st as the snapshot and makes it the store's state.
+// compactTo writes st, which holds every queued record, as the snapshot
+// and makes it the store's state; the records queued for the next append
+// are then durable too. The caller holds flushMu and mu.
 func (s *Store) compactTo(st *State) error {
 	s.since = 0
-	if err := s.backend.Compact(st); err != nil {
-		if errors.Is(err, errDirSync) {
-			// The new state is in place; later writes must build on it.
-			s.state, s.pending = st, 0
-		}
+	err := s.backend.Compact(st)
+	if err != nil && !errors.Is(err, errDirSync) {
 		return err
 	}
-	s.state, s.pending = st, 0
-	return nil
+	// On errDirSync the new state is in place; later writes build on it.
+	s.state, s.pending, s.written = st, 0, true
+	s.open.done = true
+	s.open = &commitBatch{}
+	return err
 }
 
 // Edit changes a few records at a cost that does not grow with the state:
@@ -149,40 +173,108 @@ func (s *Store) compactTo(st *State) error {
 //
 // fn runs under the store's mutex, with the same rules as for Update.
 func (s *Store) Edit(addrs []string, fn func(*State) error) error {
+	b, err := s.queue(addrs, fn)
+	if err != nil {
+		return err
+	}
+	if err := s.commit(b); err != nil {
+		return fmt.Errorf("writing state %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// queue runs fn, applies its record to the state in memory and adds it to
+// the open batch, which it returns.
+func (s *Store) queue(addrs []string, fn func(*State) error) (*commitBatch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+		return nil, fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+	}
+	if s.broken != nil {
+		return nil, fmt.Errorf("updating %s: %w", s.name, s.broken)
 	}
 	part := s.part(addrs)
 	if err := fn(part); err != nil {
-		return err
+		return nil, err
 	}
 	rec, err := s.diff(addrs, part)
 	if err != nil {
-		return fmt.Errorf("updating %s: %w", s.name, err)
-	}
-	if s.state.Serial == 0 {
-		// Nothing is on disk yet: the first write is a snapshot, so a
-		// journal never exists without one.
-		next := s.state.Clone()
-		if err := rec.Apply(next); err != nil {
-			return fmt.Errorf("updating %s: %w", s.name, err)
-		}
-		return s.compactTo(next)
-	}
-	if err := s.backend.Append(rec); err != nil {
-		return fmt.Errorf("writing state %s: %w", s.name, err)
+		return nil, fmt.Errorf("updating %s: %w", s.name, err)
 	}
 	if err := rec.Apply(s.state); err != nil {
-		return fmt.Errorf("updating %s: %w", s.name, err) // unreachable: diff set serial and lineage
+		return nil, fmt.Errorf("updating %s: %w", s.name, err) // unreachable: diff set serial and lineage
 	}
-	s.pending++
-	s.since++
+	s.open.recs = append(s.open.recs, rec)
+	return s.open, nil
+}
+
+// commit makes the records of b durable, with those of every Edit queued
+// meanwhile. One goroutine at a time appends; the others wait for it and
+// find their batch done, or append the next batch themselves.
+func (s *Store) commit(b *commitBatch) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if b.done {
+		return b.err
+	}
+	s.mu.Lock()
+	if err := s.broken; err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if !s.written {
+		// Nothing is on disk yet: the first write is a snapshot, so a
+		// journal never exists without one.
+		defer s.mu.Unlock()
+		return s.compactTo(s.state)
+	}
+	recs := b.recs
+	s.open = &commitBatch{}
+	s.mu.Unlock()
+
+	err := s.appendRecords(recs)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b.done, b.err = true, err
+	if err != nil {
+		// The records are applied in memory but not durable: refuse every
+		// later write rather than build on them.
+		s.broken = fmt.Errorf("an earlier write failed: %w", err)
+		return err
+	}
+	s.pending += len(recs)
+	s.since += len(recs)
 	if s.since >= max(s.minBatch, len(s.state.Assets)) {
-		// The record is durable whatever happens here; a failed
+		// The records are durable whatever happens here; a failed
 		// compaction is tried again after as many records.
 		_ = s.compactTo(s.state)
+	}
+	return nil
+}
+
+// BatchAppender is a Backend that makes several records durable at the
+// cost of one; a Store uses it, when its backend has it, to append the
+// records of concurrent Edits together.
+type BatchAppender interface {
+	// AppendBatch makes every record of rs durable, in order, before
+	// returning; if it fails, none of them is part of the state.
+	AppendBatch(rs []*Record) error
+}
+
+func (s *Store) appendRecords(recs []*Record) error {
+	if ba, ok := s.backend.(BatchAppender); ok {
+		return ba.AppendBatch(recs)
+	}
+	for _, r := range recs {
+		if err := s.backend.Append(r); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -267,16 +359,17 @@ func sameJSON(a, b any) bool {
 }
 
 // Compact writes the state as the snapshot when journal records are
-// pending, so the snapshot alone holds the whole state. Close compacts;
-// apply calls it at the end of a run.
+// pending, so the snapshot alone holds the whole state. Close compacts too.
 func (s *Store) Compact() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("compacting %s: %w", s.name, ErrClosed)
 	}
-	if s.pending == 0 {
-		return nil
+	if (s.pending == 0 && len(s.open.recs) == 0) || s.broken != nil {
+		return s.broken
 	}
 	if err := s.compactTo(s.state); err != nil {
 		return fmt.Errorf("compacting %s: %w", s.name, err)
@@ -297,6 +390,8 @@ func (s *Store) Snapshot() *State {
 // error is returned. Updates after Close fail with ErrClosed. Calling
 // Close again does nothing.
 func (s *Store) Close() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -304,7 +399,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	var cerr error
-	if s.pending > 0 {
+	if (s.pending > 0 || len(s.open.recs) > 0) && s.broken == nil {
 		if err := s.compactTo(s.state); err != nil {
 			cerr = fmt.Errorf("compacting %s: %w", s.name, err)
 		}
