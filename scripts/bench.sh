@@ -6,7 +6,7 @@
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
 #   scripts/bench.sh window     two processes, one key: 429s and makespan against one process
 #   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
-#   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 5 min;
+#   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 9 min;
 #                               needs eval "$(scripts/dev-postgres.sh start)")
 #   scripts/bench.sh all        all three (not report or teams)
 #

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/clock"
@@ -70,12 +71,23 @@ func (a *applier) claimFor(ctx context.Context, nd *node, slot func(context.Cont
 		}
 		freeSlot := nop
 		if slot != nil {
-			if err := a.waitForWindow(ctx); err != nil {
+			if d, ok := a.reserve(); !ok {
+				// Another runner may finish it meanwhile: look again.
+				if !clock.Sleep(a.clock, d, ctx.Done()) {
+					return nil, nil, true, stopped(), nil
+				}
+				continue
+			}
+			// The reservation counts until the submit is in the
+			// limiter's window: the slot is freed right after the submit.
+			var once sync.Once
+			unreserve := func() { once.Do(func() { a.claimedUnsent.Add(-1) }) }
+			s, err := slot(ctx)
+			if err != nil {
+				unreserve()
 				return nil, nil, true, stopped(), nil
 			}
-			if freeSlot, err = slot(ctx); err != nil {
-				return nil, nil, true, stopped(), nil
-			}
+			freeSlot = func() { unreserve(); s() }
 		}
 		rec, releaseClaim, ok, err := c.TryClaim(ctx, nd.addr)
 		if err != nil {
@@ -96,24 +108,44 @@ func (a *applier) claimFor(ctx context.Context, nd *node, slot func(context.Cont
 	}
 }
 
-// waitForWindow waits, before a claim to submit, while this runner's key
-// has no room in its rate-limit window for another request: the claim
-// then goes to a runner whose key can send it now, and this runner claims
-// again as its window frees. Alone, a runner loses nothing by it: it could
-// not send earlier anyway.
-func (a *applier) waitForWindow(ctx context.Context) error {
-	for a.sched.windowFull() {
-		st := a.sched.lim.Stats()
-		until := st.NextLeave
-		if st.PausedUntil.After(until) {
-			until = st.PausedUntil
-		}
-		d := min(max(until.Sub(a.clock.Now()), 50*time.Millisecond), time.Second)
-		if !clock.Sleep(a.clock, d, ctx.Done()) {
-			return ctx.Err()
-		}
+// windowBusy reports whether this runner's key has no room for another
+// request, and how long to wait before looking again (until a slot frees,
+// at most a second). The limiter's window counts, and so do the submits
+// already claimed but not yet in the limiter (they are on their way to it).
+// A runner with a busy window claims nothing more to submit: the asset
+// goes to a runner whose key can send it now, and this one claims again as
+// its window frees. Alone, a runner loses nothing by it: it could not send
+// earlier anyway.
+// reserve counts one more submit on its way to the limiter if the window
+// has room for it, atomically with the check, so that concurrent nodes do
+// not all see the same room. When there is none it returns how long to
+// wait before looking again.
+func (a *applier) reserve() (time.Duration, bool) {
+	a.claimMu.Lock()
+	defer a.claimMu.Unlock()
+	if busy, d := a.windowBusy(); busy {
+		return d, false
 	}
-	return nil
+	a.claimedUnsent.Add(1)
+	return 0, true
+}
+
+func (a *applier) windowBusy() (bool, time.Duration) {
+	per := a.sched.lim.PerMinute()
+	if per <= 0 {
+		return false, 0
+	}
+	st := a.sched.lim.Stats()
+	now := a.clock.Now()
+	until := st.NextLeave
+	if st.PausedUntil.After(until) {
+		until = st.PausedUntil
+	}
+	d := min(max(until.Sub(now), 50*time.Millisecond), time.Second)
+	if now.Before(st.PausedUntil) {
+		return true, d
+	}
+	return st.InWindow+max(st.Waiting, int(a.claimedUnsent.Load())) >= per, d
 }
 
 func stopped() result {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/clock"
@@ -68,6 +69,12 @@ type applier struct {
 
 	// dependents counts, per address, the nodes of this run that read it.
 	dependents map[string]int
+
+	// claimedUnsent counts the submits this runner reserved to claim (see
+	// Claimer) that are not yet in the limiter's window; claimMu makes a
+	// reservation atomic with the look at the window.
+	claimedUnsent atomic.Int64
+	claimMu       sync.Mutex
 }
 
 // node is one plan node during the run.

@@ -66,15 +66,16 @@ type scenario struct {
 }
 
 func main() {
-	n := flag.Int("n", 40, "products (2n generates)")
+	n := flag.Int("n", 60, "products (2n generates)")
+	only := flag.String("only", "", "run only the scenarios whose name contains this")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	if err := run(*n, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "xpteams:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int) error {
+func run(n int, only string) error {
 	server := os.Getenv("XPFLOW_TEST_POSTGRES")
 	if server == "" {
 		return fmt.Errorf(`XPFLOW_TEST_POSTGRES is not set: run eval "$(scripts/dev-postgres.sh start)" first`)
@@ -95,9 +96,12 @@ func run(n int) error {
 		{"3 runners, 3 keys", 3, 3},
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "scenario (%d generates, 30 requests/min/key)\tmakespan\tvs 1 runner\t429s\tpaid twice\texit codes\n", 2*n)
+	fmt.Fprintf(tw, "scenario (%d generates, 30 requests/min/key)\tmakespan\tvs 1 runner\t429s\tpaid twice\trequests per key\texit codes\n", 2*n)
 	var base time.Duration
 	for _, sc := range scenarios {
+		if only != "" && !strings.Contains(sc.name, only) {
+			continue
+		}
 		r, err := measure(bin, server, tmp, n, sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
@@ -106,8 +110,8 @@ func run(n int) error {
 			base = r.makespan
 		}
 		fmt.Fprintf(os.Stderr, "xpteams: %s done in %.1f s\n", sc.name, r.makespan.Seconds())
-		fmt.Fprintf(tw, "%s\t%.1f s\t%.2fx\t%d\t%d\t%v\n", sc.name, r.makespan.Seconds(),
-			r.makespan.Seconds()/base.Seconds(), r.tooMany, r.paidTwice, r.codes)
+		fmt.Fprintf(tw, "%s\t%.1f s\t%.2fx\t%d\t%d\t%v\t%v\n", sc.name, r.makespan.Seconds(),
+			r.makespan.Seconds()/base.Seconds(), r.tooMany, r.paidTwice, r.perKey, r.codes)
 	}
 	return tw.Flush()
 }
@@ -115,6 +119,7 @@ func run(n int) error {
 type outcome struct {
 	makespan           time.Duration
 	tooMany, paidTwice int
+	perKey             []int
 	codes              []int
 }
 
@@ -131,7 +136,11 @@ func measure(bin, server, tmp string, n int, sc scenario) (outcome, error) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		return outcome{}, err
 	}
-	defer admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)")
+	if os.Getenv("XPTEAMS_KEEP") == "" {
+		defer admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)")
+	} else {
+		fmt.Fprintln(os.Stderr, "xpteams: keeping database", db)
+	}
 	conn := server + " dbname=" + db
 
 	keys := make([]string, sc.keys)
@@ -176,7 +185,13 @@ func measure(bin, server, tmp string, n int, sc scenario) (outcome, error) {
 	wg.Wait()
 	res := outcome{makespan: time.Since(start), codes: codes}
 	paid := map[string]int{}
+	res.perKey = make([]int, sc.keys)
 	for _, r := range srv.Server.Log() {
+		for i, k := range keys {
+			if r.Key == k && r.Endpoint != "cdn" {
+				res.perKey[i]++
+			}
+		}
 		if r.Status == 429 {
 			res.tooMany++
 		}
