@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xpflow/xpflow/internal/window"
+	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
 // fillLedger records n requests of another xpflow process at at in the
@@ -127,5 +129,53 @@ func TestCorruptLedgerWarnsAndGoesOn(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "unreadable") || !strings.Contains(r.stderr, path) {
 		t.Errorf("stderr = %q, want a warning naming the ledger", r.stderr)
+	}
+}
+
+// TestViewsShowWaitsOnOtherRuns checks the line each view prints for a
+// window note, and the live view's budget counting other runs.
+func TestViewsShowWaitsOnOtherRuns(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 12, 3, 0, time.UTC)
+	notes := []xpilot.WindowNote{
+		{Time: at, Waiting: true, Others: 12},
+		{Time: at, Waiting: true, ClosedUntil: at.Add(5 * time.Second)},
+		{Time: at.Add(2 * time.Second), Waiting: false},
+	}
+	var out bytes.Buffer
+	lv := newLineView(&Env{Stdout: &out, Getenv: func(string) string { return "" }})
+	for _, n := range notes {
+		lv.Window(n)
+	}
+	want := "2026-12-01T09:12:03Z          window       waiting: 12 requests from other xpflow runs in the last minute\n" +
+		"2026-12-01T09:12:03Z          window       waiting: the API refused this key until 09:12:08 (a 429 seen by an xpflow run)\n" +
+		"2026-12-01T09:12:05Z          window       the shared request window has room again\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("line view (-want +got):\n%s", diff)
+	}
+
+	dir := t.TempDir()
+	name := window.Name("http://x", testKey)
+	other, err := window.OpenFile(dir, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Update(context.Background(), func(l *window.Ledger) bool {
+		l.Add("other-run", 1, time.Now(), false)
+		l.Add("other-run", 2, time.Now(), false)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := window.OpenFile(dir, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := xpilot.NewSharedLimiter(30, nil, mine, nil)
+	if err := l.Wait(context.Background(), xpilot.PrioritySubmit); err != nil {
+		t.Fatal(err)
+	}
+	live := &liveView{limiter: l}
+	if got, want := live.requestsText(), "requests 3/30 a min (2 by other runs)"; got != want {
+		t.Errorf("live budget = %q, want %q", got, want)
 	}
 }
