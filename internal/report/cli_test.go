@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/xpflow/xpflow/internal/cli"
 	"github.com/xpflow/xpflow/internal/report"
+	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -468,5 +470,92 @@ func TestReportCommandHostileFiles(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, `"src"`) {
 		t.Errorf("report links a file; want none linked")
+	}
+}
+
+// TestReportCommandShowsTakes applies the launch campaign against a
+// loopback simulator, changes the videos' prompt and applies again: each
+// video's card carries its first take, its file intact under its
+// content-addressed name, and the cost of both takes counts as spent.
+func TestReportCommandShowsTakes(t *testing.T) {
+	srv, err := sim.Start("", sim.WithLatency("video", 20*time.Millisecond, 50*time.Millisecond),
+		sim.WithLatency("image", 10*time.Millisecond, 20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	env := map[string]string{"XPILOT_BASE_URL": srv.URL, "XPILOT_API_KEY": srv.Key}
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "launch.xp.hcl")
+	copyFile(t, "../../examples/launch/launch.xp.hcl", spec)
+	apply := func() {
+		t.Helper()
+		if code, _, stderr := runEnv(t, env, "apply", "-auto-approve", dir); code != 0 {
+			t.Fatalf("apply: exit code %d\nstderr:\n%s", code, stderr)
+		}
+	}
+	apply()
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, []byte(strings.Replace(string(b), "gentle light sweep", "slow orbit", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apply()
+	code, stdout, stderr := runEnv(t, env, "report", "-json", dir)
+	if code != 0 {
+		t.Fatalf("report: exit code %d\nstderr:\n%s", code, stderr)
+	}
+	var got struct {
+		Totals struct {
+			ActualCents int            `json:"actual_cents"`
+			Files       map[string]int `json:"files"`
+		} `json:"totals"`
+		Cards []struct {
+			Address    string `json:"address"`
+			Prompt     string `json:"prompt"`
+			TakesCents int    `json:"takes_cents"`
+			Takes      []struct {
+				N      int    `json:"n"`
+				Prompt string `json:"prompt"`
+				Files  []struct {
+					Path, Src, Check string
+				} `json:"files"`
+			} `json:"takes"`
+		} `json:"cards"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	videos := 0
+	for _, c := range got.Cards {
+		if !strings.HasPrefix(c.Address, "video.spot[") {
+			if len(c.Takes) != 0 {
+				t.Errorf("%s: got %d earlier takes, want none (it was not generated again)", c.Address, len(c.Takes))
+			}
+			continue
+		}
+		videos++
+		if len(c.Takes) != 1 || len(c.Takes[0].Files) != 1 {
+			t.Errorf("%s: got takes %+v, want one earlier take with one file", c.Address, c.Takes)
+			continue
+		}
+		tk, f := c.Takes[0], c.Takes[0].Files[0]
+		if tk.N != 1 || !strings.Contains(tk.Prompt, "gentle light sweep") || !strings.Contains(c.Prompt, "slow orbit") {
+			t.Errorf("%s: take %d prompt %q, current prompt %q; want take 1 with the old prompt", c.Address, tk.N, tk.Prompt, c.Prompt)
+		}
+		if f.Check != "ok" || f.Src == "" || !regexp.MustCompile(`\.[0-9a-f]{8}\.mp4$`).MatchString(f.Path) {
+			t.Errorf("%s: earlier take's file %+v, want an intact, linked, content-addressed file", c.Address, f)
+		}
+		if c.TakesCents <= 0 {
+			t.Errorf("%s: earlier takes cost %d cents, want what the first video cost", c.Address, c.TakesCents)
+		}
+	}
+	if videos != 3 {
+		t.Errorf("video cards: got %d, want 3", videos)
+	}
+	if got.Totals.Files["ok"] != 9 || len(got.Totals.Files) != 1 {
+		t.Errorf("file checks: got %v, want 9 ok (3 images and 3 videos, 3 earlier takes)", got.Totals.Files)
 	}
 }
