@@ -259,7 +259,7 @@ func TestSimulateResumesAcrossRuns(t *testing.T) {
 			t.Errorf("%s after the resumed run: %q, want completed", spotAddr(k), a.Status)
 		}
 	}
-	lost := filepath.Join(root, "out", "video.spot", "a.mp4")
+	lost := filepath.Join(root, "out", "simulate", "video.spot", "a.mp4") // simulated outputs sit apart
 	if err := os.Remove(lost); err != nil {
 		t.Fatalf("the resumed run did not download %s: %v", lost, err)
 	}
