@@ -8,7 +8,11 @@
 #   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
 #   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 9 min;
 #                               needs eval "$(scripts/dev-postgres.sh start)")
-#   scripts/bench.sh all        all three (not report or teams)
+#   scripts/bench.sh apply      apply of 1,000 and 10,000 sync images, rate limit off:
+#                               wall, user CPU, peak RSS of the xpflow process (minutes)
+#   scripts/bench.sh catalog    plan from a 50,000-row CSV (100,000 instances) through
+#                               toset and through the map form: time and memory
+#   scripts/bench.sh all        all three (not report, teams, apply or catalog)
 #
 # Extra arguments go to xpbench, e.g. scripts/bench.sh sched -repeat 3 -v
 set -eu
@@ -25,6 +29,8 @@ report)
 	go test -count=1 -run '^TestChromiumTenThousandCards$' -v ./internal/report/ "$@" |
 		grep -E 'report.Write|first contentful paint median|SKIP|FAIL' || true
 	;;
+apply) go run ./bench/cmd/xpscale -mode apply "$@" ;;
+catalog) go run ./bench/cmd/xpscale -mode catalog "$@" ;;
 all)
 	go run ./bench/cmd/xpbench -mode sched "$@"
 	echo
@@ -33,7 +39,7 @@ all)
 	go test -run '^$' -bench 'Plan' -benchtime "${BENCHTIME:-3x}" ./bench/
 	;;
 *)
-	echo "usage: scripts/bench.sh [sched|plan|gobench|window|report|teams|all] [flags]" >&2
+	echo "usage: scripts/bench.sh [sched|plan|gobench|window|report|teams|apply|catalog|all] [flags]" >&2
 	exit 2
 	;;
 esac

@@ -45,7 +45,7 @@ type liveView struct {
 	limiter  *xpilot.Limiter
 
 	spent    int
-	assets   map[string]*liveAsset // in flight, and finished ones for their cost
+	assets   map[string]*liveAsset // in flight only, so memory does not grow with the campaign
 	order    []string              // in-flight addresses, first seen first
 	finished map[executor.Phase]int
 	pending  []string // lines to print above the frame at the next draw
@@ -141,6 +141,7 @@ func (v *liveView) Event(e executor.Event) {
 		}
 	}
 	v.pending = append(v.pending, v.finishedLine(e, a))
+	delete(v.assets, e.Addr)
 }
 
 func finishedPhase(p executor.Phase) bool {

@@ -145,3 +145,35 @@ func TestLivePhasesAndFinishedLines(t *testing.T) {
 		t.Errorf("Close left a frame behind: %q", last)
 	}
 }
+
+// TestLiveKeepsOnlyAssetsInFlight: at 10,000 assets the view holds the
+// assets in flight, not every asset it has seen, and still counts and
+// prints the finished ones.
+func TestLiveKeepsOnlyAssetsInFlight(t *testing.T) {
+	v, _ := testLive(10_000, 0, 0)
+	cost := 5
+	for i := range 10_000 {
+		addr := fmt.Sprintf(`image.hero["p%05d"]`, i)
+		v.Event(executor.Event{Time: at(0), Addr: addr, Phase: executor.PhaseQueued})
+		if i%1000 == 0 {
+			continue // stays in flight
+		}
+		v.Event(executor.Event{Time: at(1), Addr: addr, Phase: executor.PhaseSubmitting})
+		v.Event(executor.Event{Time: at(2), Addr: addr, Phase: executor.PhaseDone, CostCents: &cost})
+	}
+	if got := len(v.assets); got != 10 {
+		t.Errorf("view holds %d assets, want the 10 in flight", got)
+	}
+	if got := len(v.order); got != 10 {
+		t.Errorf("frame order holds %d assets, want 10", got)
+	}
+	if got := v.finished[executor.PhaseDone]; got != 9990 {
+		t.Errorf("finished done = %d, want 9990", got)
+	}
+	if got := len(v.pending); got != 9990 {
+		t.Errorf("%d finished lines waiting to print, want 9990", got)
+	}
+	if v.spent != 9990*cost {
+		t.Errorf("spent = %d, want %d", v.spent, 9990*cost)
+	}
+}
