@@ -129,7 +129,19 @@ func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
 
 // readLimited reads a file of at most MaxSourceBytes (one byte more is
 // read, so checkSource can report the excess without reading it all).
+// Only a regular file (or a link to one) is opened: a FIFO named
+// x.xp.hcl would block the open forever, a device would never end.
 func readLimited(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.IsDir():
+		return nil, fmt.Errorf("read %s: is a directory", name)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file (%v)", name, fi.Mode().Type())
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
