@@ -52,7 +52,7 @@ func runReport(env *Env, args []string) error {
 		return err
 	}
 	opts := report.Options{SpecDir: dir, Title: reportTitle(dir), Secrets: rp.secrets}
-	if k := env.Getenv("XPILOT_API_KEY"); k != "" {
+	if k := strings.TrimSpace(env.Getenv(xpilot.EnvAPIKey)); k != "" {
 		opts.Secrets = append(opts.Secrets, k)
 	}
 	if rp.spec != nil {
@@ -155,7 +155,14 @@ type reportPlan struct {
 // simulator, which costs nothing and sends nothing over the network.
 func planForReport(env *Env, dir string, f *specFlags, simulate bool) reportPlan {
 	var rp reportPlan
-	sp, diags := spec.Load(dir, spec.LoadOptions{Vars: f.vars, VarFiles: f.varFiles, Getenv: env.Getenv, Environ: env.Environ})
+	// The same options as loadSpec: the key is redacted where the spec
+	// reads files, and -allow-outside-files is honoured.
+	var keys []string
+	if env.Getenv != nil {
+		keys = []string{strings.TrimSpace(env.Getenv(xpilot.EnvAPIKey))}
+	}
+	sp, diags := spec.Load(dir, spec.LoadOptions{Vars: f.vars, VarFiles: f.varFiles, Getenv: env.Getenv,
+		Environ: env.Environ, AllowOutsideFiles: f.allowOutside, Secrets: keys})
 	if sp != nil {
 		rp.secrets = sensitiveStrings(sp)
 	}

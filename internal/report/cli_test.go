@@ -559,3 +559,45 @@ func TestReportCommandShowsTakes(t *testing.T) {
 		t.Errorf("file checks: got %v, want 9 ok (3 images and 3 videos, 3 earlier takes)", got.Totals.Files)
 	}
 }
+
+// TestReportCommandOutsideFiles: a prompt read from outside the spec
+// directory is an error card unless -allow-outside-files is given, as for
+// plan and apply.
+func TestReportCommandOutsideFiles(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "campaign")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "brief.txt"), []byte("A shared brief."), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := "text \"hook\" {\n  prompt = file(\"../brief.txt\")\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.xp.hcl"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args             []string
+		status, contains string
+	}{
+		{[]string{"report", "-json", dir}, "error", "outside"},
+		{[]string{"report", "-json", "-allow-outside-files", dir}, "planned", ""},
+	} {
+		code, stdout, stderr := run(t, tc.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit code %d, want 0\nstderr:\n%s", tc.args, code, stderr)
+		}
+		var got struct {
+			Cards []struct{ Status, Reason, Prompt string } `json:"cards"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Cards) != 1 || got.Cards[0].Status != tc.status || !strings.Contains(got.Cards[0].Reason, tc.contains) {
+			t.Errorf("%v: got cards %+v, want one %s card (reason with %q)", tc.args, got.Cards, tc.status, tc.contains)
+		}
+		if tc.status == "planned" && got.Cards[0].Prompt != "A shared brief." {
+			t.Errorf("%v: prompt %q, want the file's text", tc.args, got.Cards[0].Prompt)
+		}
+	}
+}
