@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -486,5 +487,156 @@ func TestEditCostDoesNotGrowWithTheState(t *testing.T) {
 	small, big := recordBytes(10), recordBytes(5000)
 	if small != big {
 		t.Errorf("one record is %d bytes with 10 assets and %d with 5000: want the same", small, big)
+	}
+}
+
+func TestJournalLivesBesideTheRealFile(t *testing.T) {
+	dir := t.TempDir()
+	realDir := filepath.Join(dir, "real")
+	if err := os.Mkdir(realDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(realDir, "xpflow.state.json")
+	link := filepath.Join(dir, "xpflow.state.json")
+	if err := os.Symlink("real/xpflow.state.json", link); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, link, nil)
+	if err := s.Update(fill); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Edit([]string{"image.l"}, putImage("image.l")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(JournalPath(real)); err != nil {
+		t.Errorf("journal beside the real file: %v", err)
+	}
+	if _, err := os.Lstat(JournalPath(link)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal beside the link: stat error %v, want none", err)
+	}
+	for _, p := range []string{link, real} {
+		got, err := Load(p)
+		if err != nil || got.Assets["image.l"] == nil {
+			t.Errorf("Load(%s) = %v, %v; want the journaled image.l", p, got, err)
+		}
+	}
+}
+
+// gatedBackend wraps the file backend: AppendBatch records batch sizes,
+// can wait on a gate, and can fail.
+type gatedBackend struct {
+	*fileBackend
+	mu      sync.Mutex
+	batches []int
+	gate    chan struct{} // if set, the first AppendBatch waits for it
+	fail    error
+}
+
+func (g *gatedBackend) AppendBatch(rs []*Record) error {
+	g.mu.Lock()
+	g.batches = append(g.batches, len(rs))
+	gate, fail := g.gate, g.fail
+	g.gate = nil
+	g.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if fail != nil {
+		return fail
+	}
+	return g.fileBackend.AppendBatch(rs)
+}
+
+func openGated(t *testing.T, path string) (*Store, *gatedBackend) {
+	t.Helper()
+	g := &gatedBackend{fileBackend: newFileBackend(path, path, nil)}
+	s, err := OpenBackend(path, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Update(fill); err != nil {
+		t.Fatal(err)
+	}
+	return s, g
+}
+
+func TestConcurrentEditsShareOneAppend(t *testing.T) {
+	path := statePath(t)
+	s, g := openGated(t, path)
+	gate := make(chan struct{})
+	g.gate = gate
+	first := make(chan error)
+	go func() { first <- s.Edit([]string{"image.first"}, putImage("image.first")) }()
+	// Wait until the first append is under way, then queue 10 more.
+	for {
+		g.mu.Lock()
+		n := len(g.batches)
+		g.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addr := fmt.Sprint("image.q", i)
+			if err := s.Edit([]string{addr}, putImage(addr)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for { // all 10 queued behind the first append
+		s.mu.Lock()
+		n := len(s.open.recs)
+		s.mu.Unlock()
+		if n == 10 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if diff := cmp.Diff([]int{1, 10}, g.batches); diff != "" {
+		t.Errorf("batch sizes (-want +got):\n%s", diff)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Assets) != len(fullState().Assets)+11 {
+		t.Errorf("%d assets loaded, want %d", len(got.Assets), len(fullState().Assets)+11)
+	}
+}
+
+func TestFailedAppendStopsLaterWrites(t *testing.T) {
+	path := statePath(t)
+	s, g := openGated(t, path)
+	before := readFile(t, path)
+	g.fail = errors.New("EIO")
+	err := s.Edit([]string{"image.x"}, putImage("image.x"))
+	if err == nil || !strings.Contains(err.Error(), "EIO") {
+		t.Fatalf("Edit = %v, want the append error", err)
+	}
+	g.fail = nil
+	if err := s.Edit([]string{"image.y"}, putImage("image.y")); err == nil || !strings.Contains(err.Error(), "earlier write failed") {
+		t.Errorf("Edit after a failed append = %v, want it refused", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	checkBytes(t, path, string(before)) // nothing that failed was compacted
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Assets["image.x"] != nil || got.Assets["image.y"] != nil {
+		t.Errorf("assets after failed appends: %v; want neither image.x nor image.y", got.Assets)
 	}
 }
