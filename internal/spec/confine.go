@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Redacted replaces a secret found in text that xpflow would otherwise
@@ -72,4 +74,26 @@ func redact(s string, secrets []string) (string, bool) {
 		}
 	}
 	return s, did
+}
+
+// redactValue replaces every secret in the known, unmarked strings of v
+// with Redacted: a variable set to the API key (-var, a variables file,
+// XPFLOW_VAR_*) must not carry it into a prompt, the state or an output.
+func redactValue(v cty.Value, secrets []string) cty.Value {
+	if len(secrets) == 0 || v == cty.NilVal {
+		return v
+	}
+	out, err := cty.Transform(v, func(_ cty.Path, e cty.Value) (cty.Value, error) {
+		if e.Type() != cty.String || !e.IsKnown() || e.IsNull() || e.IsMarked() {
+			return e, nil
+		}
+		if s, did := redact(e.AsString(), secrets); did {
+			return cty.StringVal(s), nil
+		}
+		return e, nil
+	})
+	if err != nil {
+		return v
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 const secretKey = "xp_live_SECRET_key_123"
@@ -158,5 +159,29 @@ func TestOutputDirStaysInTheSpecDirectory(t *testing.T) {
 				t.Errorf("output directory (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestVariablesHoldingTheKeyAreRedacted: a variable set to a value holding
+// the key, from any source, reaches prompts with [REDACTED] instead.
+func TestVariablesHoldingTheKeyAreRedacted(t *testing.T) {
+	dir := writeSpec(t, map[string]string{
+		"main.xp.hcl":     "variable \"a\" {}\nvariable \"b\" { type = list(string) }\nvariable \"c\" {}\n",
+		"xpflow.vars.hcl": "c = \"file: " + secretKey + "\"\n",
+	})
+	env := map[string]string{"XPFLOW_VAR_b": `["x", "k=` + secretKey + `"]`}
+	sp, diags := Load(dir, LoadOptions{
+		Vars:    []string{"a=" + secretKey},
+		Getenv:  func(k string) string { return env[k] },
+		Environ: []string{"XPFLOW_VAR_b=" + env["XPFLOW_VAR_b"]},
+		Secrets: []string{secretKey},
+	})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := []string{sp.Variables["a"].Value.AsString(), sp.Variables["b"].Value.Index(cty.NumberIntVal(1)).AsString(), sp.Variables["c"].Value.AsString()}
+	want := []string{"[REDACTED]", "k=[REDACTED]", "file: [REDACTED]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("variable values (-want +got):\n%s", diff)
 	}
 }

@@ -59,7 +59,7 @@ func (s *Spec) resolveVariables(dir string, opts LoadOptions) hcl.Diagnostics {
 				v.Value = cty.UnknownVal(v.Type)
 				continue
 			}
-			v.Value = v.Default
+			v.Value = redactValue(v.Default, opts.Secrets)
 			continue
 		}
 		conv, err := convert.Convert(got.val, v.Type)
@@ -73,7 +73,7 @@ func (s *Spec) resolveVariables(dir string, opts LoadOptions) hcl.Diagnostics {
 			v.Value = cty.UnknownVal(v.Type)
 			continue
 		}
-		v.Value = conv
+		v.Value = redactValue(conv, opts.Secrets)
 	}
 	return diags
 }
