@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench.sh runs xpflow's benchmarks and prints their tables.
 #
-#   scripts/bench.sh            scheduler suite (about 35 s per repeat)
+#   scripts/bench.sh            scheduler suite (about 3 min per repeat, at -k 50)
 #   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
 #   scripts/bench.sh window     two processes, one key: 429s and makespan against one process
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-sched}
 [ $# -gt 0 ] && shift
 case $mode in
-sched) go run ./bench/cmd/xpbench -mode sched "$@" ;;
+sched) go run ./bench/cmd/xpbench -mode sched -k 50 "$@" ;;
 plan) go run ./bench/cmd/xpbench -mode plan "$@" ;;
 teams) go run ./bench/cmd/xpteams "$@" ;;
 window) go run ./bench/cmd/xpbench -mode window "$@" ;;
@@ -32,7 +32,7 @@ report)
 apply) go run ./bench/cmd/xpscale -mode apply "$@" ;;
 catalog) go run ./bench/cmd/xpscale -mode catalog "$@" ;;
 all)
-	go run ./bench/cmd/xpbench -mode sched "$@"
+	go run ./bench/cmd/xpbench -mode sched -k 50 "$@"
 	echo
 	go run ./bench/cmd/xpbench -mode plan
 	echo

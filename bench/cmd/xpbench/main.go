@@ -24,7 +24,7 @@ func main() {
 
 func run() error {
 	mode := flag.String("mode", "sched", "what to run: sched (scheduler suite), plan (plan at scale) or window (two processes, one key)")
-	scale := flag.Float64("k", 150, "virtual time runs k times faster than the wall clock")
+	scale := flag.Float64("k", 150, "virtual time runs k times faster than the wall clock (scripts/bench.sh sched uses 50: at 150 the time xpflow spends on its own state writes and downloads on a loaded machine shows as seconds of virtual time)")
 	repeat := flag.Int("repeat", 1, "run the suite this many times and report medians")
 	seed := flag.Int64("seed", 1, "simulator seed of the first runs (learned runs use seed+1000)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
