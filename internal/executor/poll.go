@@ -53,6 +53,10 @@ func (a *applier) track(ctx context.Context, nd *node, rec *state.Asset, submitt
 			}
 			if failures++; failures >= maxPollFailures {
 				msg := fmt.Sprintf("polling task %s failed: %v; it stays recorded, apply again to resume", rec.TaskID, err)
+				if errors.As(err, &apiErr) && apiErr.Status == 404 {
+					// Resuming will meet the same 404: say the way out.
+					msg = fmt.Sprintf("the API does not know task %s (404): it stays recorded; if it still answers 404, generate it again with -replace '%s' (the lost generation may have been charged)", rec.TaskID, n.Addr)
+				}
 				a.emit(n.Addr, PhaseFailed, msg, nil)
 				return result{outcome: OutcomeFailed, message: msg}, nil
 			}
