@@ -83,3 +83,16 @@ func firstBefore(a assetWhy) string {
 	}
 	return a.Changes[0].Before
 }
+
+// TestValidateCountsInGoodEnglish: "1 asset instance", not "1 asset
+// instances".
+func TestValidateCountsInGoodEnglish(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "one.xp.hcl"), []byte("text \"hook\" {\n  prompt = \"p\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runArgs(t, "validate", dir)
+	if r.code != 0 || r.stdout != "The spec is valid: 1 asset instance.\n" {
+		t.Errorf("validate of one asset: exit %d, %q", r.code, r.stdout)
+	}
+}
