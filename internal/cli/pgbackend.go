@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -232,4 +233,33 @@ func postgresLimiter(env *Env, sp *spec.Spec, cfg xpilot.Config, c *conn) *xpilo
 	}
 	c.windowDB = pg
 	return xpilot.NewSharedLimiter(cfg.RequestsPerMinute, cfg.Clock, pg.Window(cfg.BaseURL, cfg.APIKey, warn), warn)
+}
+
+// stateRmPostgres is 'state rm' on the spec's Postgres campaign: the
+// records go, in one transaction, with a journal row each.
+func stateRmPostgres(env *Env, sp *spec.Spec, addrs []string) error {
+	if len(addrs) == 0 {
+		return &ExitErr{Code: ExitUsage, Err: errors.New("state rm needs at least one address")}
+	}
+	store, _, done, err := openStateStore(env, sp, "", false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = store.Update(func(st *state.State) error {
+		for _, a := range addrs {
+			if _, ok := st.Assets[a]; !ok {
+				return fmt.Errorf("no asset %s in %s", a, store.Path())
+			}
+			delete(st.Assets, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return &ExitErr{Code: ExitError, Err: err}
+	}
+	for _, a := range addrs {
+		fmt.Fprintf(env.Stdout, "Removed %s from the state (its files stay on disk).\n", a)
+	}
+	return nil
 }

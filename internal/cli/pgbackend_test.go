@@ -184,7 +184,16 @@ func TestApplyOnPostgres(t *testing.T) {
 	if len(files) != 2 {
 		t.Errorf("apply on another machine downloaded %v, want the 2 images", files)
 	}
-	for _, r := range []result{plan, show, rep, again} {
+	// state rm works on the campaign: the record goes, for every machine.
+	rm := invocation{args: []string{"state", "rm", "-dir", other, `text.hook["aurora"]`}, env: env}.run(t)
+	if rm.code != 0 || !strings.Contains(rm.stdout, `Removed text.hook["aurora"]`) {
+		t.Errorf("state rm on the campaign: %d\n%s\n%s", rm.code, rm.stdout, rm.stderr)
+	}
+	list := invocation{args: []string{"state", "list", dir}, env: env}.run(t)
+	if list.code != 0 || strings.Contains(list.stdout, `text.hook["aurora"]`) || !strings.Contains(list.stdout, `text.hook["nimbus"]`) {
+		t.Errorf("state list after rm on another machine: %d\n%s\n%s", list.code, list.stdout, list.stderr)
+	}
+	for _, r := range []result{plan, show, rep, again, rm, list} {
 		noPassword(t, r)
 	}
 }

@@ -124,6 +124,9 @@ func runState(env *Env, args []string) error {
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
+		if sp := quietSpec(env, *dir); usePostgres(sp, sf.path, sf.simulate) {
+			return stateRmPostgres(env, sp, fs.Args())
+		}
 		return stateRm(env, sf.resolve(*dir), fs.Args())
 	}
 	hint := ""
