@@ -75,3 +75,36 @@ func TestStateStoreOnPostgres(t *testing.T) {
 		t.Errorf("reopened store (-want +got):\n%s", diff)
 	}
 }
+
+// TestCompactKeepsOtherRunnersWork: a runner's whole-state write (state
+// rm, a periodic compaction) holds only what it loaded and wrote; rows
+// another runner wrote since are newer, and stay.
+func TestCompactKeepsOtherRunnersWork(t *testing.T) {
+	conn := pgtest.Database(t)
+	a := openTest(t, conn, "c", "a")
+	b := openTest(t, conn, "c", "b")
+	mk := func(addr string) *state.Asset {
+		return &state.Asset{Address: addr, Kind: "text", RequestHash: "h", Status: state.StatusIntent}
+	}
+	if _, err := a.Put(context.Background(), Change{Assets: map[string]*state.Asset{"text.old": mk("text.old")}}); err != nil {
+		t.Fatal(err)
+	}
+	storeA, err := state.OpenBackend(a.String(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer storeA.Close()
+	if _, err := b.Put(context.Background(), Change{Assets: map[string]*state.Asset{"text.new": mk("text.new")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := storeA.Update(func(st *state.State) error { delete(st.Assets, "text.old"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Assets["text.old"] != nil || st.Assets["text.new"] == nil {
+		t.Errorf("after a's rm of text.old the campaign holds %v; want text.old gone and b's text.new kept", st.Assets)
+	}
+}
