@@ -246,20 +246,5 @@ func stateRmPostgres(env *Env, sp *spec.Spec, addrs []string) error {
 		return err
 	}
 	defer done()
-	err = store.Update(func(st *state.State) error {
-		for _, a := range addrs {
-			if _, ok := st.Assets[a]; !ok {
-				return fmt.Errorf("no asset %s in %s", a, store.Path())
-			}
-			delete(st.Assets, a)
-		}
-		return nil
-	})
-	if err != nil {
-		return &ExitErr{Code: ExitError, Err: err}
-	}
-	for _, a := range addrs {
-		fmt.Fprintf(env.Stdout, "Removed %s from the state (its files stay on disk).\n", a)
-	}
-	return nil
+	return removeAssets(env, store, addrs)
 }

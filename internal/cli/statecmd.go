@@ -182,10 +182,16 @@ func stateRm(env *Env, path string, addrs []string) error {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
 	defer store.Close()
-	err = store.Update(func(st *state.State) error {
+	return removeAssets(env, store, addrs)
+}
+
+// removeAssets drops addrs from the state behind store, all or none: an
+// address the state does not hold fails the whole edit.
+func removeAssets(env *Env, store *state.Store, addrs []string) error {
+	err := store.Update(func(st *state.State) error {
 		for _, a := range addrs {
 			if _, ok := st.Assets[a]; !ok {
-				return fmt.Errorf("no asset %s in %s", a, path)
+				return fmt.Errorf("no asset %s in %s", a, store.Path())
 			}
 			delete(st.Assets, a)
 		}
