@@ -52,15 +52,11 @@ func run() error {
 }
 
 func sched(cfg bench.Config, repeat int, verbose bool) error {
-	dir, err := os.MkdirTemp(tmpBase(), "xpbench-")
+	cleanup, err := prepare(&cfg, "xpbench-", verbose)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg.Dir = dir
-	if verbose {
-		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-	}
+	defer cleanup()
 	var all [][]bench.Row
 	for i := 0; i < max(1, repeat); i++ {
 		rows, err := bench.RunSuite(context.Background(), cfg)
@@ -73,17 +69,27 @@ func sched(cfg bench.Config, repeat int, verbose bool) error {
 	return bench.WriteTable(os.Stdout, bench.Median(all))
 }
 
-// windowBench runs the "two processes, one key" benchmark.
-func windowBench(cfg bench.Config, repeat int, verbose bool) error {
-	dir, err := os.MkdirTemp(tmpBase(), "xpbench-window-")
+// prepare gives cfg a fresh working directory named after prefix, and a
+// progress log on stderr when verbose; cleanup removes the directory.
+func prepare(cfg *bench.Config, prefix string, verbose bool) (cleanup func(), err error) {
+	dir, err := os.MkdirTemp(tmpBase(), prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
 	cfg.Dir = dir
 	if verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// windowBench runs the "two processes, one key" benchmark.
+func windowBench(cfg bench.Config, repeat int, verbose bool) error {
+	cleanup, err := prepare(&cfg, "xpbench-window-", verbose)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	var all [][]bench.WindowRow
 	for i := 0; i < max(1, repeat); i++ {
 		rows, err := bench.RunWindow(context.Background(), cfg)
