@@ -52,6 +52,10 @@ type Result struct {
 	Bounds Bounds
 	// Diag explains where the time and the polls went (xpflow runs).
 	Diag string
+	// Trace has one line per async task of an xpflow run, in submit
+	// order: when it was submitted, its true latency, and when each of
+	// its polls went out (since submit) and what it answered.
+	Trace []string
 	// Estimate compares the learned latency quantiles with the true ones
 	// (xpflow runs of one block of videos).
 	Estimate *EstimateCheck
@@ -137,6 +141,28 @@ func diagnose(traces []taskTrace) string {
 		fmt.Fprintf(&b, " %s(submit=%s L=%s seen=%s wasted=%d)", t.addr, r(t.submit), r(t.latency), r(t.seen), t.wasted)
 	}
 	return b.String()
+}
+
+// traceLines formats traces one task a line, in submit order; a poll
+// that answered processing is marked with "-".
+func traceLines(traces []taskTrace) []string {
+	ts := append([]taskTrace(nil), traces...)
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].submit < ts[j].submit })
+	r := func(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
+	var out []string
+	for _, t := range ts {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s submit=%s L=%s seen=%s late=%s polls:", t.addr, r(t.submit), r(t.latency), r(t.seen), r(t.lateness))
+		for i, at := range t.pollAt {
+			mark := ""
+			if i < t.polls-1 || t.wasted == t.polls {
+				mark = "-"
+			}
+			fmt.Fprintf(&b, " %s%s", at, mark)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // trace builds the trace of each async task of a run started at t0.

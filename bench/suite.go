@@ -35,6 +35,9 @@ type Config struct {
 	PeerPriorities bool
 	// Logf, when set, receives a diagnostic line per run.
 	Logf func(format string, args ...any)
+	// Trace, with Logf, also logs every async task of each xpflow run:
+	// its submit, true latency, and each poll (see Result.Trace).
+	Trace bool
 }
 
 func (c Config) withDefaults() Config {
@@ -118,6 +121,11 @@ func RunSuite(ctx context.Context, cfg Config) ([]Row, error) {
 			cfg.Logf("%-30s xpflow %s | %s | peer %s, %d requests", row.Name(),
 				row.Xpflow.Makespan.Round(100*time.Millisecond), row.Xpflow.Bounds, row.Peer.Makespan.Round(100*time.Millisecond), row.Peer.Requests)
 			cfg.Logf("%-30s %s", "", row.Xpflow.Diag)
+			if cfg.Trace {
+				for _, l := range row.Xpflow.Trace {
+					cfg.Logf("    %s", l)
+				}
+			}
 			rows = append(rows, row)
 		}
 	}

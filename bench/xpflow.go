@@ -95,7 +95,9 @@ func applyOn(ctx context.Context, cfg Config, c clock.Clock, env *simEnv, client
 	if res.Bounds, err = BoundAfter(tasks, cfg.PerMinute, env.rec.before(t0)); err != nil {
 		return res, err
 	}
-	res.Diag = diagnose(trace(env.rec, t0, lat, addrOf))
+	traces := trace(env.rec, t0, lat, addrOf)
+	res.Trace = traceLines(traces)
+	res.Diag = diagnose(traces)
 	res.Estimate = estimateCheck(sc, snap)
 	return res, nil
 }

@@ -31,10 +31,11 @@ func run() error {
 	sizes := flag.String("sizes", "1000,10000,100000", "plan mode: asset instance counts")
 	peerPrio := flag.Bool("peer-priorities", false, "give the peer the client's default priorities (polls first) instead of one FIFO queue")
 	verbose := flag.Bool("v", false, "print a diagnostic line per run on stderr")
+	traceRuns := flag.Bool("trace", false, "with -v, also print every async task of each xpflow run: submit, true latency, each poll since submit (- answered processing)")
 	flag.Parse()
 	switch *mode {
 	case "sched":
-		return sched(bench.Config{Scale: *scale, Seed: *seed, Only: *only, PeerPriorities: *peerPrio}, *repeat, *verbose)
+		return sched(bench.Config{Scale: *scale, Seed: *seed, Only: *only, PeerPriorities: *peerPrio, Trace: *traceRuns}, *repeat, *verbose)
 	case "plan":
 		var ns []int
 		for _, s := range strings.Split(*sizes, ",") {
