@@ -167,6 +167,32 @@ func TestSharedLimiterKeepsPrioritiesInsideTheProcess(t *testing.T) {
 	}
 }
 
+// advanceWhileAllWait moves f to its next timer whenever every one of
+// active's unfinished calls waits in one of the limiters (a request in
+// flight takes no fake time), until done closes.
+func advanceWhileAllWait(f *clock.Fake, done <-chan struct{}, active *atomic.Int64, ls ...*Limiter) {
+	waiting := func() int64 {
+		n := 0
+		for _, l := range ls {
+			n += l.Stats().Waiting
+		}
+		return int64(n)
+	}
+	for f.WaitForTimers(1, done) {
+		for waiting() != active.Load() {
+			select {
+			case <-done:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+		if next, ok := f.Next(); ok {
+			f.Set(next)
+		}
+	}
+}
+
 // failingStore is a ledger that cannot be locked.
 type failingStore struct{ calls int }
 
@@ -215,21 +241,7 @@ func TestTwoClientsOneKeyAgainstTheSimulator(t *testing.T) {
 	defer close(done)
 	// Move the clock only while every unfinished call waits in a limiter:
 	// a request in flight takes no fake time.
-	go func() {
-		for f.WaitForTimers(1, done) {
-			for int64(la.Stats().Waiting+lb.Stats().Waiting) != active.Load() {
-				select {
-				case <-done:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-			if next, ok := f.Next(); ok {
-				f.Set(next)
-			}
-		}
-	}()
+	go advanceWhileAllWait(f, done, &active, la, lb)
 	var wg sync.WaitGroup
 	for _, l := range []*Limiter{la, lb} {
 		c, _ := newTestClient(t, f, run.URL, func(cfg *Config) { cfg.Limiter = l })
@@ -298,21 +310,7 @@ func TestUnseenClientClosesTheKeyForEveryProcess(t *testing.T) {
 	waitUntil(t, func() bool { return la.Stats().Waiting == 1 && f.Pending() > 0 }) // paused by its 429
 	call(lb)
 	waitUntil(t, func() bool { return lb.Stats().Waiting == 1 })
-	go func() {
-		for f.WaitForTimers(1, done) {
-			for int64(la.Stats().Waiting+lb.Stats().Waiting) != active.Load() {
-				select {
-				case <-done:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-			if next, ok := f.Next(); ok {
-				f.Set(next)
-			}
-		}
-	}()
+	go advanceWhileAllWait(f, done, &active, la, lb)
 	wg.Wait()
 	var got []string
 	for _, r := range run.Server.Log() {
