@@ -169,6 +169,7 @@ func TestDocsHCLExamplesAreCanonical(t *testing.T) {
 // with why; a listed example that no longer exists fails the test.
 var notRunnable = map[string]string{
 	"xpflow sim -task-failure-rate 0.2 -seed 7\n": "a server that runs until interrupted",
+	"xpflow state push examples/team          # xpflow.state.json -> the campaign\nxpflow state pull -state /tmp/team.json examples/team\n": "needs a Postgres server: internal/cli's TestStatePushPullRoundTrip runs push and pull against one",
 }
 
 // TestDocsShellExamples runs every shell example of docs/cli.md, in order,

@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/xpflow/xpflow/internal/executor"
 	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/report"
 	"github.com/xpflow/xpflow/internal/spec"
@@ -73,6 +74,13 @@ func runReport(env *Env, args []string) error {
 	var buf bytes.Buffer
 	if err := report.Write(&buf, st, opts); err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
+	}
+	if lockDir := reportLockDir(path, dir, rp.spec); lockDir != "" {
+		release, err := executor.LockOutputDir(lockDir)
+		if err != nil {
+			return &ExitErr{Code: ExitError, Err: fmt.Errorf("cannot write the report: %w, or write the page elsewhere with -o FILE", err)}
+		}
+		defer func() { _ = release() }()
 	}
 	if err := writeReportFile(path, buf.Bytes()); err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
@@ -138,6 +146,49 @@ func defaultReportPath(dir string, sp *spec.Spec, simulate bool) string {
 		return filepath.Join(sp.Settings.OutputDir, sub, "report.html")
 	}
 	return filepath.Join(dir, rel, sub, "report.html")
+}
+
+// reportLockDir is the output directory whose lock guards the page at
+// path: the spec's output_dir (DIR/out without a spec), or its simulate/
+// subdirectory, whichever holds path; "" when the page goes elsewhere.
+// An apply writing that directory holds the lock, so the report never
+// writes beside outputs being downloaded (issue 13).
+func reportLockDir(path, dir string, sp *spec.Spec) string {
+	out := filepath.Join(dir, "out")
+	if sp != nil && sp.Settings.OutputDir != "" {
+		out = sp.Settings.OutputDir
+	}
+	page := resolved(filepath.Dir(path))
+	for _, cand := range []string{filepath.Join(out, SimulateSubdir), out} {
+		rel, err := filepath.Rel(resolved(cand), page)
+		switch {
+		case err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)):
+		case rel == ".":
+			return filepath.Dir(path) // as the user spelled it, for the message
+		default:
+			return cand
+		}
+	}
+	return ""
+}
+
+// resolved is p made absolute with its symbolic links resolved, as far as
+// it exists, so two spellings of one directory compare equal.
+func resolved(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	var rest []string
+	for cur := abs; ; cur = filepath.Dir(cur) {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		if filepath.Dir(cur) == cur {
+			return abs
+		}
+		rest = append([]string{filepath.Base(cur)}, rest...)
+	}
 }
 
 // reportPlan is the spec side of a report: the loaded spec, the catalog

@@ -56,6 +56,21 @@ func (e *OutputDirClaimedError) Error() string {
 // lineage with a marker file, or fails when another apply holds it or
 // another lineage owns it. release unlocks it.
 func claimOutputDir(outDir, lineage, statePath string, now time.Time) (release func() error, err error) {
+	release, err = LockOutputDir(outDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMarker(outDir, lineage, statePath, now); err != nil {
+		return nil, errors.Join(err, release())
+	}
+	return release, nil
+}
+
+// LockOutputDir creates outDir and takes the lock that guards it
+// (OUT/.xpflow.lock) at once, or fails, naming the holder, when another
+// process writes it. Every command writing under an output directory
+// takes it; release unlocks it.
+func LockOutputDir(outDir string) (release func() error, err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
@@ -70,9 +85,6 @@ func claimOutputDir(outDir, lineage, statePath string, now time.Time) (release f
 			return nil, fmt.Errorf("output directory %s is being written by another apply (%s): wait for it to finish", outDir, who)
 		}
 		return nil, fmt.Errorf("lock output directory: %w", err)
-	}
-	if err := checkMarker(outDir, lineage, statePath, now); err != nil {
-		return nil, errors.Join(err, lock.Release())
 	}
 	return lock.Release, nil
 }
