@@ -1,40 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xpflow/xpflow/internal/testbin"
 )
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestApplyOnATerminal runs apply on an 80-column pseudo-terminal, as a
 // user at a shell does: it asks, takes the typed "yes", and the live view
@@ -53,7 +35,7 @@ func TestApplyOnATerminal(t *testing.T) {
 		t.Fatalf("start on a pty: %v", err)
 	}
 	defer tty.Close()
-	var out syncBuffer
+	var out testbin.Output
 	copied := make(chan struct{})
 	go func() { _, _ = io.Copy(&out, tty); close(copied) }()
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "Enter a value:"); {
@@ -118,7 +100,7 @@ func runOnPTY(t *testing.T, dir string, env []string, args ...string) string {
 		t.Fatalf("start on a pty: %v", err)
 	}
 	defer tty.Close()
-	var out syncBuffer
+	var out testbin.Output
 	copied := make(chan struct{})
 	go func() { _, _ = io.Copy(&out, tty); close(copied) }()
 	done := make(chan error, 1)

@@ -4,11 +4,13 @@
 package testbin
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -32,4 +34,23 @@ func Main(m *testing.M, binary *string) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// Output is a bytes.Buffer safe to read while a process writes it: give
+// it to exec.Cmd as Stdout or Stderr and call String at any time.
+type Output struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *Output) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Output) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

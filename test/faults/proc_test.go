@@ -1,39 +1,21 @@
 package faults_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/xpflow/xpflow/internal/testbin"
 )
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // proc is one xpflow subprocess.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testbin.Output
 	done           chan struct{} // closed when the process has been waited
 	err            error         // Wait's result, set before done closes
 }
@@ -51,7 +33,7 @@ func startXpflow(t *testing.T, g *secretGuard, baseURL string, args ...string) *
 		"XPILOT_API_KEY=" + apiKey,
 		"XPILOT_RATE_LIMIT=600",
 	}
-	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &testbin.Output{}, stderr: &testbin.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	name := "xpflow " + strings.Join(args, " ")
 	g.text(name+" stdout", p.stdout.String)

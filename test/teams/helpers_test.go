@@ -90,26 +90,9 @@ func (tm *team) machine() string {
 type proc struct {
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testbin.Output
 	done           chan struct{}
 	err            error
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start runs xpflow as runner name with args, against the simulator at
@@ -127,7 +110,7 @@ func (tm *team) start(name, baseURL, key string, extra []string, args ...string)
 		"XPFLOW_BACKEND_CONN=" + tm.conn,
 		"XPFLOW_RUNNER=" + name,
 	}, extra...)
-	p := &proc{name: name, cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, stdout: &testbin.Output{}, stderr: &testbin.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	tm.mu.Lock()
 	tm.outs = append(tm.outs, p.stdout.String, p.stderr.String)
