@@ -5,6 +5,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +98,7 @@ func TestSimulateNeverTouchesPaidOutputs(t *testing.T) {
 	if got := (invocation{args: []string{"apply", "-simulate", "-auto-approve", dir}}).run(t); got.code != 0 {
 		t.Fatalf("apply -simulate exited %d:\n%s", got.code, got.stderr)
 	}
-	if after := fileDigests(t, dir, "xpflow.state.json"); !equalMaps(before, after) {
+	if after := fileDigests(t, dir, "xpflow.state.json"); !maps.Equal(before, after) {
 		t.Errorf("apply -simulate changed the paid outputs: before %v, after %v", before, after)
 	}
 	for file := range fileDigests(t, dir, "xpflow.simulate.state.json") {
@@ -137,16 +138,4 @@ func fileDigests(t *testing.T, dir, name string) map[string]string {
 		t.Fatalf("%s records no output files", name)
 	}
 	return out
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

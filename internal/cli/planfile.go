@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -164,22 +165,10 @@ func (pf *planFile) check(pl *planned) error {
 		return stale("the spec or a variable changed")
 	case now.StateSerial != pf.StateSerial || (pf.StateSerial != 0 && now.StateLineage != pf.StateLineage): // serial 0: no file yet, lineage is fresh each load
 		return stale(fmt.Sprintf("the state changed (serial %d, now %d)", pf.StateSerial, now.StateSerial))
-	case !sameMap(now.Prices, pf.Prices):
+	case !maps.Equal(now.Prices, pf.Prices):
 		return stale("a price it used changed")
-	case !sameMap(now.Actions, pf.Actions):
+	case !maps.Equal(now.Actions, pf.Actions):
 		return stale("the actions changed")
 	}
 	return nil
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
