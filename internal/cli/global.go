@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 )
@@ -77,9 +78,18 @@ type versionInfo struct {
 // buildVersion reads the module version and VCS stamp the Go toolchain
 // put in the binary.
 func buildVersion() versionInfo {
-	v := versionInfo{Version: "(unknown)"}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
+		bi = nil
+	}
+	return versionFrom(bi)
+}
+
+// versionFrom takes what 'version' prints from bi (nil when the binary
+// carries no build information).
+func versionFrom(bi *debug.BuildInfo) versionInfo {
+	v := versionInfo{Version: "(unknown)"}
+	if bi == nil {
 		return v
 	}
 	v.Version, v.GoVersion = bi.Main.Version, bi.GoVersion
@@ -99,13 +109,9 @@ func buildVersion() versionInfo {
 	return v
 }
 
-func printVersion(env *Env, asJSON bool) error {
-	v := buildVersion()
-	if asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
+// String is the human form: "xpflow VERSION, revision REV (modified),
+// committed TIME" and "built with goX.Y" on a second line.
+func (v versionInfo) String() string {
 	line := "xpflow " + v.Version
 	if v.Revision != "" {
 		line += ", revision " + v.Revision
@@ -116,9 +122,22 @@ func printVersion(env *Env, asJSON bool) error {
 			line += ", committed " + v.Time
 		}
 	}
-	fmt.Fprintln(env.Stdout, line)
-	fmt.Fprintf(env.Stdout, "built with %s\n", v.GoVersion)
-	return nil
+	goVersion := v.GoVersion
+	if goVersion == "" {
+		goVersion = "an unknown Go version"
+	}
+	return line + "\nbuilt with " + goVersion + "\n"
+}
+
+func printVersion(env *Env, asJSON bool) error {
+	v := buildVersion()
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err := io.WriteString(env.Stdout, v.String())
+	return err
 }
 
 func runVersion(env *Env, args []string) error {
