@@ -108,6 +108,7 @@ func Run(ctx context.Context, plan *planner.Plan, opts Options) (*Summary, error
 		byVertex[&nd.vertex] = nd
 	}
 	err = walk(ctx, vs, func(ctx context.Context, v *vertex) (result, error) {
+		defer a.sched.finished(byVertex[v])
 		return a.visit(ctx, byVertex[v])
 	}, func(v, dep *vertex) result {
 		res := a.upstreamSkip(v, dep)

@@ -28,9 +28,10 @@ var priors = map[spec.Kind][]float64{
 // price key (the video duration): those the state recorded in past runs and
 // those of this run. Estimate turns them into a distribution.
 type Latencies struct {
-	mu    sync.Mutex                  // guards obs and cache
+	mu    sync.Mutex                  // guards obs, cache and seen
 	obs   map[string][]state.Interval // by group, seconds since submit
 	cache map[string]*Dist            // by group; dropped by Observe
+	seen  map[string]seenCache        // by group: seenDone's, made from n observations
 }
 
 // group is the key of one model and price key.

@@ -29,6 +29,7 @@ func (a *applier) track(ctx context.Context, nd *node, rec *state.Asset, submitt
 		last = a.start
 	}
 	t := a.sched.track(n.Kind, rec.Model, key, submittedAt, a.dependents[n.Addr] > 0, last)
+	a.sched.named(t, nd)
 	defer a.sched.untrack(t)
 	a.emit(n.Addr, PhasePolling, rec.TaskID, nil)
 	generating := result{outcome: OutcomeGenerating, message: "still generating as task " + rec.TaskID + "; apply again to resume"}

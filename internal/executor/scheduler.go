@@ -28,11 +28,17 @@ type scheduler struct {
 	lat   *Latencies
 	poke  chan struct{} // buffered 1: something changed
 
-	mu        sync.Mutex     // guards the fields below and every task's fields
-	pending   map[*node]bool // nodes that still need a submit not yet in the limiter
-	inLimiter int            // submits waiting in the limiter or in flight
-	tasks     map[*task]bool // running tasks
+	mu        sync.Mutex          // guards the fields below and every task's fields
+	pending   map[*node]bool      // nodes that still need a submit not yet in the limiter
+	inLimiter int                 // submits waiting in the limiter or in flight
+	limited   map[*node]bool      // those submits' nodes, for the forecast
+	answered  map[*node]time.Time // nodes answered, when, not yet tracked or finished
+	tasks     map[*task]bool      // running tasks
 	groups    map[string]*groupRun
+	atOnce    map[string]bool // groups whose generate answered with the result
+	fcAt      time.Time       // when the last forecast was made
+	fcEnd     time.Time       // the end of the run it forecast
+	fcSig     [5]int          // the sizes of the sets above it was made from
 }
 
 // groupRun is what this run saw of one model and key.
@@ -44,6 +50,7 @@ type groupRun struct {
 // guarded by scheduler.mu.
 type task struct {
 	kind       spec.Kind
+	addr       string // its node's address; "" if not named
 	model, key string
 	submitted  time.Time
 	feeds      bool          // other nodes wait on it
@@ -62,7 +69,8 @@ type pollKind struct {
 
 func newScheduler(c clock.Clock, lim *xpilot.Limiter, lat *Latencies) *scheduler {
 	return &scheduler{clock: c, lim: lim, lat: lat, poke: make(chan struct{}, 1),
-		pending: map[*node]bool{}, tasks: map[*task]bool{}, groups: map[string]*groupRun{}}
+		pending: map[*node]bool{}, limited: map[*node]bool{}, tasks: map[*task]bool{}, groups: map[string]*groupRun{},
+		atOnce: map[string]bool{}, answered: map[*node]time.Time{}}
 }
 
 // changed wakes the loop.
@@ -86,12 +94,17 @@ func (s *scheduler) submitting(nd *node) (done func()) {
 	s.mu.Lock()
 	delete(s.pending, nd)
 	s.inLimiter++
+	s.limited[nd] = true
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
 			s.inLimiter--
+			if s.limited[nd] {
+				delete(s.limited, nd)
+				s.answered[nd] = s.clock.Now()
+			}
 			s.mu.Unlock()
 			s.changed()
 		})
@@ -377,36 +390,6 @@ func (s *scheduler) windowFull() bool {
 	}
 	st := s.lim.Stats()
 	return st.InWindow+st.Waiting >= per || s.clock.Now().Before(st.PausedUntil)
-}
-
-// forecast is the scheduler's estimate of the time the run still needs:
-// the later of when the requests still needed fit in the window (a submit
-// and a poll per node not yet submitted, a poll per running task) and when
-// the running tasks are expected done (the median of each one's estimate).
-// Zero when nothing is left.
-func (s *scheduler) forecast(now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	need := 2*(len(s.pending)+s.inLimiter) + len(s.tasks)
-	if need == 0 {
-		return 0
-	}
-	var eta time.Duration
-	if per := s.lim.PerMinute(); per > 0 {
-		free := per - s.lim.Stats().InWindow
-		if over := need - free; over > 0 {
-			eta = time.Duration(float64(over) / float64(per) * float64(xpilot.Window))
-		}
-	}
-	for t := range s.tasks {
-		d, _ := s.estimate(t)
-		v, ok := d.CondQuantile(math.Max(t.known, seconds(now.Sub(t.submitted))), probeQuantile)
-		if !ok {
-			continue
-		}
-		eta = max(eta, t.submitted.Add(duration(v)).Sub(now))
-	}
-	return eta
 }
 
 // knownAge is the age at which t was last seen processing, in seconds.

@@ -181,6 +181,7 @@ func (a *applier) submitted(ctx context.Context, nd *node, rec *state.Asset, req
 	case text != nil:
 		return a.done(nd, rec), nil
 	case task.Status == xpilot.StatusCompleted:
+		a.sched.answeredAtOnce(rec.Model, key)
 		return a.complete(ctx, nd, rec, task.Outputs)
 	case task.Status == xpilot.StatusFailed:
 		return a.taskFailed(nd, rec, task.Error)
