@@ -20,8 +20,13 @@ const Grace = time.Second
 // and a process killed mid-request must not hold its slots for ever.
 const OpenMax = 2 * Window
 
-// MaxEntries bounds a ledger; the oldest entries go first beyond it.
+// MaxEntries bounds a ledger; the oldest entries go first beyond it. No
+// limit a key can hold in practice comes near it (the API allows 30 a
+// minute); it bounds what a hostile or runaway ledger costs.
 const MaxEntries = 4096
+
+// keepEntries is what Prune keeps of a ledger that grew beyond MaxEntries.
+const keepEntries = MaxEntries - MaxEntries/4
 
 // maxOwner bounds an owner token; longer ones are dropped as corrupt.
 const maxOwner = 64
@@ -57,9 +62,31 @@ type Ledger struct {
 	// ClosedUntil is when a 429 said the key may send again; zero when no
 	// 429 is pending.
 	ClosedUntil time.Time
-	// Entries are the requests in the window, in no particular order.
+	// Entries are the requests in the window, in the order they were
+	// added. Change them through Add and CloseEntry only: a store that
+	// appends changes (FileStore) saves what those methods record.
 	Entries []Entry
+
+	// log records Add, CloseEntry and Close since the store last saved
+	// the ledger; Prune is not recorded, since every reader prunes by its
+	// own clock.
+	log []record
 }
+
+// record is one change of a ledger, as a FileStore appends it.
+type record struct {
+	kind  byte // recAdd, recClose or recClosedUntil
+	owner string
+	seq   uint64
+	at    int64 // unix ns
+	open  bool  // recAdd only
+}
+
+const (
+	recAdd         = 'a'
+	recClose       = 'c'
+	recClosedUntil = 'x'
+)
 
 // Prune drops entries that have left the window at now and a closed-until
 // that has passed. It also repairs what a clock jump leaves: an entry dated
@@ -82,8 +109,11 @@ func (l *Ledger) Prune(now time.Time) bool {
 	clear(l.Entries[len(keep):])
 	l.Entries = keep
 	if len(l.Entries) > MaxEntries {
-		sort.Slice(l.Entries, func(i, j int) bool { return l.Entries[i].At.Before(l.Entries[j].At) })
-		l.Entries = append([]Entry(nil), l.Entries[len(l.Entries)-MaxEntries:]...)
+		// Cut a quarter more than needed, so that a window holding more
+		// than MaxEntries requests sorts once per MaxEntries/4 grants,
+		// not on every one.
+		sort.SliceStable(l.Entries, func(i, j int) bool { return l.Entries[i].At.Before(l.Entries[j].At) })
+		l.Entries = append([]Entry(nil), l.Entries[len(l.Entries)-keepEntries:]...)
 		changed = true
 	}
 	switch {
@@ -104,6 +134,7 @@ func (l *Ledger) Close(now, t time.Time) {
 	}
 	if t.After(l.ClosedUntil) {
 		l.ClosedUntil = t
+		l.log = append(l.log, record{kind: recClosedUntil, at: t.UnixNano()})
 	}
 }
 
@@ -111,13 +142,23 @@ func (l *Ledger) Close(now, t time.Time) {
 // CloseEntry.
 func (l *Ledger) Add(owner string, seq uint64, at time.Time, open bool) {
 	l.Entries = append(l.Entries, Entry{Owner: owner, Seq: seq, At: at, Open: open})
+	l.log = append(l.log, record{kind: recAdd, owner: owner, seq: seq, at: at.UnixNano(), open: open})
 }
 
 // CloseEntry dates the open entry seq of owner from at, when its answer came
-// back. It reports whether the entry was found.
+// back. It reports whether the entry was found. It looks from the newest
+// entry back: a request in flight is among the last granted.
 func (l *Ledger) CloseEntry(owner string, seq uint64, at time.Time) bool {
-	for i := range l.Entries {
-		if e := &l.Entries[i]; e.Owner == owner && e.Seq == seq && e.Open {
+	if !l.closeEntry(owner, seq, at) {
+		return false
+	}
+	l.log = append(l.log, record{kind: recClose, owner: owner, seq: seq, at: at.UnixNano()})
+	return true
+}
+
+func (l *Ledger) closeEntry(owner string, seq uint64, at time.Time) bool {
+	for i := len(l.Entries) - 1; i >= 0; i-- {
+		if e := &l.Entries[i]; e.Seq == seq && e.Open && e.Owner == owner {
 			e.At, e.Open = at, false
 			return true
 		}

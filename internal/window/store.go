@@ -1,6 +1,7 @@
 package window
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -78,11 +80,30 @@ const staleAfter = 24 * time.Hour
 
 // FileStore is a Store in a file, locked with an OS file lock (flock on
 // Unix, LockFileEx on Windows) on a lock file beside it.
+//
+// The file is a log: a header line, then one line per change (an entry
+// added, an entry closed, a 429's closed-until). A FileStore keeps the
+// ledger it last saw in memory with the file offset it read up to, so an
+// Update reads only the lines other processes appended since and appends
+// only its own changes: its cost does not grow with the requests in the
+// window. When the log holds more than twice the live entries (plus
+// compactSlack) it is rewritten whole under a new generation, which tells
+// every reader to read it again from the start.
 type FileStore struct {
 	path string
 	lock string
 	warn func(string)
+
+	mu      sync.Mutex // serialises Update in this process; guards the fields below
+	gen     string     // generation of the file led reflects; "" when none
+	off     int64      // bytes of the file replayed into led
+	records int        // change lines in the file after the header
+	led     Ledger     // the ledger as of off
 }
+
+// compactSlack is how many change lines beyond twice the live entries a
+// ledger file may hold before it is rewritten whole.
+const compactSlack = 1024
 
 // OpenFile returns the store of the ledger name in dir, creating dir (0700)
 // if needed, and removes ledgers there that have not changed for a day.
@@ -141,18 +162,148 @@ func (s *FileStore) Update(ctx context.Context, fn func(*Ledger) bool) error {
 		return fmt.Errorf("window: locking %s: %w", s.lock, err)
 	}
 	defer fl.Unlock()
-	b, err := os.ReadFile(s.path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	size, err := s.catchUp()
+	rewrite := size == 0
+	if errors.Is(err, ErrCorrupt) {
+		s.warn(fmt.Sprintf("warning: the request window ledger %s is unreadable (%v); starting it again empty", s.path, err))
+		s.forget()
+		rewrite = true
+	} else if err != nil {
+		s.forget()
 		return fmt.Errorf("window: %w", err)
 	}
-	l, derr := Decode(b)
-	if derr != nil {
-		s.warn(fmt.Sprintf("warning: the request window ledger %s is unreadable (%v); starting it again empty", s.path, derr))
-	}
-	if !fn(&l) && derr == nil {
+	l := &s.led
+	l.log = l.log[:0]
+	save := fn(l)
+	changes := l.log
+	l.log = nil
+	switch {
+	case rewrite && (save || size > 0):
+		return s.compact()
+	case !save && len(changes) > 0:
+		// Changed but not to be saved: the memory no longer matches the
+		// file, so read it whole next time.
+		s.forget()
+		return nil
+	case !save || len(changes) == 0:
 		return nil
 	}
-	return s.write(l.Encode())
+	var buf []byte
+	for _, r := range changes {
+		buf = appendRecord(buf, r)
+	}
+	if err := s.appendAt(size, buf); err != nil {
+		s.forget()
+		return err
+	}
+	s.off, s.records = size+int64(len(buf)), s.records+len(changes)
+	if s.records > 2*len(l.Entries)+compactSlack {
+		return s.compact()
+	}
+	return nil
+}
+
+// forget drops the ledger kept in memory: the next Update reads the file
+// from the start.
+func (s *FileStore) forget() {
+	s.gen, s.off, s.records, s.led = "", 0, 0, Ledger{}
+}
+
+// catchUp brings s.led up to the end of the file, reading only what was
+// appended since the last Update unless the file was rewritten, and
+// returns the size of the file's complete lines (0 when there is no
+// file). A last line cut short (a writer killed mid-write, whose grant was
+// never let go) is cut off. Caller holds the lock and s.mu.
+func (s *FileStore) catchUp() (int64, error) {
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.forget()
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	switch {
+	case size == 0:
+		s.forget()
+		return 0, nil
+	case size > maxFileSize:
+		return size, fmt.Errorf("%w: %d bytes", ErrCorrupt, size)
+	case size < int64(headerLen):
+		return size, fmt.Errorf("%w: %d bytes, shorter than the header", ErrCorrupt, size)
+	}
+	head := make([]byte, headerLen)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return size, err
+	}
+	gen, err := parseHeader(head)
+	if err != nil {
+		return size, err
+	}
+	if gen != s.gen || size < s.off {
+		s.forget()
+		s.gen, s.off = gen, int64(headerLen)
+	}
+	if size == s.off {
+		return size, nil
+	}
+	b := make([]byte, size-s.off)
+	if _, err := f.ReadAt(b, s.off); err != nil {
+		return size, err
+	}
+	used, err := replay(&s.led, b)
+	s.records += bytes.Count(b[:used], []byte{'\n'})
+	s.off += int64(used)
+	if err != nil {
+		return size, err
+	}
+	if s.off < size {
+		if err := f.Truncate(s.off); err != nil {
+			return size, err
+		}
+	}
+	return s.off, nil
+}
+
+// appendAt writes b at offset off of the ledger file, the end of its
+// complete lines.
+func (s *FileStore) appendAt(off int64, b []byte) error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteAt(b, off)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("window: writing %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// compact rewrites the ledger file whole from s.led under a new
+// generation. Caller holds the lock and s.mu.
+func (s *FileStore) compact() error {
+	gen := NewOwner()
+	data := encodeFile(&s.led, gen)
+	if err := s.write(data); err != nil {
+		s.forget()
+		return err
+	}
+	s.gen, s.off, s.records = gen, int64(len(data)), len(s.led.Entries)
+	if !s.led.ClosedUntil.IsZero() {
+		s.records++
+	}
+	return nil
 }
 
 // write replaces the ledger file: a reader under the lock sees the old file

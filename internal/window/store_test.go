@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // holdEnv makes the test binary a process that takes a ledger lock, says
@@ -99,7 +101,7 @@ func TestFileStoreRebuildsCorruptLedger(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Decode(b); err != nil {
+			if _, err := DecodeFile(b); err != nil || len(b) == 0 {
 				t.Errorf("the ledger was not rewritten: %v", err)
 			}
 		})
@@ -244,5 +246,145 @@ func TestOpenRemovesStaleLedgers(t *testing.T) {
 		if exists := err == nil; exists != keep {
 			t.Errorf("%s exists = %v, want %v", n, exists, keep)
 		}
+	}
+}
+
+// TestFileStoreSharesChangesIncrementally has two stores (two processes)
+// take turns: each sees the other's additions, closings and closed-until,
+// though each reads only what was appended since its last look.
+func TestFileStoreSharesChangesIncrementally(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := openTest(t, dir)
+	b, _ := openTest(t, dir)
+	ctx := context.Background()
+	look := func(s *FileStore) Ledger {
+		t.Helper()
+		var got Ledger
+		if err := s.Update(ctx, func(l *Ledger) bool {
+			l.Prune(at(5 * time.Second))
+			got = Ledger{ClosedUntil: l.ClosedUntil, Entries: append([]Entry(nil), l.Entries...)}
+			return false
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.Update(ctx, func(l *Ledger) bool { l.Add("a", 1, at(0), true); return true }))
+	if got := look(b); len(got.Entries) != 1 || !got.Entries[0].Open {
+		t.Fatalf("b sees %+v, want a's open entry", got)
+	}
+	size1 := fileSize(t, a.Where())
+	must(a.Update(ctx, func(l *Ledger) bool { l.CloseEntry("a", 1, at(2*time.Second)); return true }))
+	must(b.Update(ctx, func(l *Ledger) bool {
+		l.Add("b", 1, at(3*time.Second), false)
+		l.Close(at(3*time.Second), at(9*time.Second))
+		return true
+	}))
+	want := Ledger{ClosedUntil: at(9 * time.Second), Entries: []Entry{{Owner: "a", Seq: 1, At: at(2 * time.Second)}, {Owner: "b", Seq: 1, At: at(3 * time.Second)}}}
+	for name, s := range map[string]*FileStore{"a": a, "b": b} {
+		if diff := cmp.Diff(want, look(s), cmpopts.IgnoreUnexported(Ledger{})); diff != "" {
+			t.Errorf("%s sees (-want +got):\n%s", name, diff)
+		}
+	}
+	if size2 := fileSize(t, a.Where()); size2 <= size1 {
+		t.Errorf("file went from %d to %d bytes, want changes appended", size1, size2)
+	}
+	fresh, _ := openTest(t, dir)
+	if diff := cmp.Diff(want, look(fresh), cmpopts.IgnoreUnexported(Ledger{})); diff != "" {
+		t.Errorf("a new store reads (-want +got):\n%s", diff)
+	}
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	info, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+// TestFileStoreCompacts runs far more grants than a window holds: the file
+// is rewritten whole now and then, so it stays bounded, and another store
+// reading along follows each rewrite.
+func TestFileStoreCompacts(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := openTest(t, dir)
+	b, _ := openTest(t, dir)
+	ctx := context.Background()
+	const grants, held = 6000, 100
+	step := (Window + Grace) / held
+	var maxSize int64
+	for i := range grants {
+		now := at(time.Duration(i) * step)
+		if err := a.Update(ctx, func(l *Ledger) bool { l.Prune(now); l.Add("a", uint64(i+1), now, false); return true }); err != nil {
+			t.Fatal(err)
+		}
+		maxSize = max(maxSize, fileSize(t, a.Where()))
+		if i%7 == 0 {
+			var n int
+			if err := b.Update(ctx, func(l *Ledger) bool { l.Prune(now); n = len(l.Entries); return false }); err != nil {
+				t.Fatal(err)
+			}
+			if n != min(i+1, held) {
+				t.Fatalf("after %d grants b counts %d entries, want %d", i+1, n, min(i+1, held))
+			}
+		}
+	}
+	// A line is about 70 bytes: the file never holds much more than
+	// 2*held+compactSlack of them.
+	if limit := int64(80 * (2*held + compactSlack + 1)); maxSize > limit {
+		t.Errorf("file grew to %d bytes, want at most %d (compaction)", maxSize, limit)
+	}
+	if a.records > 2*held+compactSlack+1 {
+		t.Errorf("%d records after %d grants: never compacted", a.records, grants)
+	}
+}
+
+// TestFileStoreDropsTornTail cuts the last line short, as a writer killed
+// mid-append would: the line is dropped without a warning (its grant was
+// never let go, so its request was never sent) and the file goes on.
+func TestFileStoreDropsTornTail(t *testing.T) {
+	dir := t.TempDir()
+	a, warnings := openTest(t, dir)
+	ctx := context.Background()
+	if err := a.Update(ctx, func(l *Ledger) bool { l.Add("a", 1, at(0), false); return true }); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(a.Where(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"owner":"dead","seq":1,"at":17`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	b, _ := openTest(t, dir)
+	if err := b.Update(ctx, func(l *Ledger) bool { l.Add("b", 1, at(time.Second), false); return true }); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(a.Where())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeFile(data)
+	if err != nil {
+		t.Fatalf("file after a torn tail: %v\n%s", err, data)
+	}
+	var owners []string
+	for _, e := range got.Entries {
+		owners = append(owners, e.Owner)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, owners); diff != "" {
+		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+	if len(*warnings) != 0 {
+		t.Errorf("warnings = %q, want none for a torn tail", *warnings)
 	}
 }
