@@ -80,7 +80,8 @@ func videos(n int) string {
 // forecast) at 25, 50 and 75% of simulated runs against the time each
 // run really had left, on a first run (generic latency priors) and on
 // two more that have learned the simulator's latencies, and fails when
-// the third is off by more than 2.5x either way. `go test -run TestETAAgainstGroundTruth -v` prints the figures.
+// the third is off by more than 2.5x either way (under the race detector
+// it only logs the figures). `go test -run TestETAAgainstGroundTruth -v` prints the figures.
 func TestETAAgainstGroundTruth(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -95,7 +96,7 @@ func TestETAAgainstGroundTruth(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, setup{scale: 200})
+			h := newHarness(t, setup{scale: 100})
 			h.write(t, tc.spec)
 			for i, r := range []run{{}, {replace: tc.replace}, {replace: tc.replace}} {
 				makespan, checks := measureETA(t, h, r)
@@ -105,9 +106,9 @@ func TestETAAgainstGroundTruth(t *testing.T) {
 					t.Logf("%s, %s: makespan %s, at %2.0f%%: ETA shown %6s, really left %6s (%.2fx)",
 						name, runName, makespan.Round(time.Second), 100*c.at, c.shown.Round(time.Second), c.got.Round(time.Second), ratio)
 					// Bounds wide enough for a loaded 2-core machine (the
-					// clock runs 200x); mpb's average, and the forecast that
+					// clock runs 100x); mpb's average, and the forecast that
 					// ignored generations still to submit, showed 0.0-0.1x.
-					if i == 2 && (ratio < 0.4 || ratio > 2.5) {
+					if i == 2 && !raceEnabled && (ratio < 0.4 || ratio > 2.5) {
 						t.Errorf("%s at %.0f%%: ETA %s, but %s were left (%.2fx)", runName, 100*c.at,
 							c.shown.Round(time.Second), c.got.Round(time.Second), ratio)
 					}
