@@ -97,7 +97,8 @@ type Limiter struct {
 	clock     clock.Clock
 
 	mu          sync.Mutex // guards every field below
-	grants      []*grant   // grants inside the window, in no particular order
+	openGrants  int        // grants whose request is in flight; they never leave the window
+	leaves      timeQueue  // when each closed grant inside the window leaves it, earliest first
 	queue       []*waiter  // sorted by priority then seq
 	seq         uint64     // arrival counter for FIFO within a priority
 	pausedUntil time.Time
@@ -191,6 +192,10 @@ func (l *Limiter) release(g *grant) {
 		return
 	}
 	g.open, g.at = false, l.clock.Now()
+	if l.perMinute > 0 {
+		l.openGrants--
+		l.leaves.insert(g.at.Add(Window))
+	}
 	if l.shared != nil && g.seq != 0 {
 		l.shared.closeEntry(l, g.seq)
 	}
@@ -222,11 +227,9 @@ func (l *Limiter) Stats() LimiterStats {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	l.pruneLocked(now)
-	st := LimiterStats{InWindow: len(l.grants), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
-	for _, g := range l.grants {
-		if !g.open && (st.NextLeave.IsZero() || g.at.Add(Window).Before(st.NextLeave)) {
-			st.NextLeave = g.at.Add(Window)
-		}
+	st := LimiterStats{InWindow: l.takenLocked(), Waiting: len(l.queue), PausedUntil: l.pausedUntil}
+	if l.leaves.len() > 0 {
+		st.NextLeave = l.leaves.at(0)
 	}
 	if sh := l.shared; sh != nil {
 		st.Others = sh.othersAt(now)
@@ -266,15 +269,13 @@ func (l *Limiter) removeLocked(w *waiter) {
 // pruneLocked drops grants that have left the window: a closed grant at t
 // occupies the window until t+Window.
 func (l *Limiter) pruneLocked(now time.Time) {
-	keep := l.grants[:0]
-	for _, g := range l.grants {
-		if g.open || g.at.Add(Window).After(now) {
-			keep = append(keep, g)
-		}
+	for l.leaves.len() > 0 && !l.leaves.at(0).After(now) {
+		l.leaves.pop()
 	}
-	clear(l.grants[len(keep):])
-	l.grants = keep
 }
+
+// takenLocked is the number of this process's grants in the window.
+func (l *Limiter) takenLocked() int { return l.openGrants + l.leaves.len() }
 
 // dispatchLocked grants waiters at the head of the queue while slots are
 // free now. With a shared window, slots taken by other processes count, and
@@ -294,7 +295,7 @@ func (l *Limiter) dispatchLocked() {
 	if l.shared != nil && l.perMinute > 0 && l.shared.dispatch(l, now) {
 		return
 	}
-	for len(l.queue) > 0 && (l.perMinute <= 0 || len(l.grants) < l.perMinute) {
+	for len(l.queue) > 0 && (l.perMinute <= 0 || l.takenLocked() < l.perMinute) {
 		close(l.grantHeadLocked(now).ready)
 	}
 }
@@ -305,8 +306,12 @@ func (l *Limiter) grantHeadLocked(now time.Time) *waiter {
 	w := l.queue[0]
 	l.queue = l.queue[1:]
 	w.grant = &grant{at: now, open: w.open}
-	if l.perMinute > 0 {
-		l.grants = append(l.grants, w.grant)
+	switch {
+	case l.perMinute <= 0:
+	case w.open:
+		l.openGrants++
+	default:
+		l.leaves.insert(now.Add(Window))
 	}
 	return w
 }
@@ -324,23 +329,18 @@ func (l *Limiter) nextFreeLocked() (next time.Time, ok bool) {
 		}
 		others = sh.others
 	}
-	taken := len(l.grants) + len(others)
+	taken := l.takenLocked() + len(others)
 	if l.perMinute <= 0 || taken < l.perMinute {
 		return next, true
 	}
-	// A slot frees when need closed grants have left the window.
+	// A slot frees when need closed grants have left the window: the
+	// need-th earliest of this process's leaves and the others' ends, both
+	// sorted.
 	need := taken - l.perMinute + 1
-	ends := append([]time.Time(nil), others...)
-	for _, g := range l.grants {
-		if !g.open {
-			ends = append(ends, g.at.Add(Window))
-		}
-	}
-	if len(ends) < need {
+	if l.leaves.len()+len(others) < need {
 		return time.Time{}, false
 	}
-	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
-	if at := ends[need-1]; at.After(next) {
+	if at := nthEarliest(&l.leaves, others, need); at.After(next) {
 		next = at
 	}
 	if sh := l.shared; sh != nil && sh.othersOpen {
@@ -430,4 +430,61 @@ func (s *LimiterSet) For(key string, perMinute int) *Limiter {
 	l := NewLimiter(perMinute, s.clock)
 	s.limiters[h] = l
 	return l
+}
+
+// timeQueue is a queue of times kept sorted, earliest first, as a ring:
+// times are inserted from the back (in order, unless the clock stepped
+// back) and popped from the front, both in constant time.
+type timeQueue struct {
+	buf  []time.Time // ring storage; len is a power of two, or 0
+	head int         // index of the earliest time
+	n    int         // number of times held
+}
+
+func (q *timeQueue) len() int { return q.n }
+
+// at returns the i-th earliest time.
+func (q *timeQueue) at(i int) time.Time { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+func (q *timeQueue) set(i int, t time.Time) { q.buf[(q.head+i)&(len(q.buf)-1)] = t }
+
+// pop drops the earliest time.
+func (q *timeQueue) pop() {
+	q.set(0, time.Time{})
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+}
+
+// insert adds t in its place: at the back unless a later time is there.
+func (q *timeQueue) insert(t time.Time) {
+	if q.n == len(q.buf) {
+		grown := make([]time.Time, max(16, 2*len(q.buf)))
+		for i := range q.n {
+			grown[i] = q.at(i)
+		}
+		q.buf, q.head = grown, 0
+	}
+	i := q.n
+	q.n++
+	for ; i > 0 && q.at(i-1).After(t); i-- {
+		q.set(i, q.at(i-1))
+	}
+	q.set(i, t)
+}
+
+// nthEarliest returns the n-th earliest (1-based) of the times in q and in
+// sorted, which holds at least n times between them.
+func nthEarliest(q *timeQueue, sorted []time.Time, n int) time.Time {
+	i, j := 0, 0
+	var t time.Time
+	for range n {
+		if j >= len(sorted) || (i < q.len() && q.at(i).Before(sorted[j])) {
+			t = q.at(i)
+			i++
+		} else {
+			t = sorted[j]
+			j++
+		}
+	}
+	return t
 }

@@ -102,7 +102,7 @@ func (sh *sharedWindow) dispatch(l *Limiter, now time.Time) bool {
 		if now.Before(led.ClosedUntil) {
 			return dirty
 		}
-		for len(l.queue) > 0 && len(l.grants)+len(sh.others) < l.perMinute {
+		for len(l.queue) > 0 && l.takenLocked()+len(sh.others) < l.perMinute {
 			w := l.grantHeadLocked(now)
 			sh.seq++
 			w.grant.seq = sh.seq
@@ -161,7 +161,8 @@ func (sh *sharedWindow) fail(l *Limiter, err error) {
 // other processes. Caller holds l.mu.
 func (sh *sharedWindow) note(l *Limiter, now time.Time) {
 	closed := now.Before(sh.closedUntil) && !now.Before(l.pausedUntil) && sh.closedUntil.After(l.pausedUntil)
-	full := len(l.grants) < l.perMinute && len(l.grants)+len(sh.others) >= l.perMinute
+	taken := l.takenLocked()
+	full := taken < l.perMinute && taken+len(sh.others) >= l.perMinute
 	blocked := len(l.queue) > 0 && (closed || full)
 	if blocked == sh.blocked {
 		return
