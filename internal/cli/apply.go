@@ -96,7 +96,7 @@ func runApply(env *Env, args []string) error {
 			return err
 		}
 	}
-	return execute(ctx, env, in, pl, c, store, claims, *parallelism, jv)
+	return closeState(env, execute(ctx, env, in, pl, c, store, claims, *parallelism, jv), store)
 }
 
 // SimulateSubdir is the subdirectory of output_dir where apply -simulate

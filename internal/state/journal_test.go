@@ -640,3 +640,55 @@ func TestFailedAppendStopsLaterWrites(t *testing.T) {
 		t.Errorf("assets after failed appends: %v; want neither image.x nor image.y", got.Assets)
 	}
 }
+
+// compactFailing wraps the file backend with a Compact that fails once
+// fail is set.
+type compactFailing struct {
+	*fileBackend
+	fail bool
+}
+
+func (c *compactFailing) Compact(st *State) error {
+	if c.fail {
+		return errors.New("disk full")
+	}
+	return c.fileBackend.Compact(st)
+}
+
+// TestCloseReportsFailedCompaction: a final compaction that fails is
+// returned by Close, saying that the journal keeps the changes, and a later
+// Load indeed finds them.
+func TestCloseReportsFailedCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "xpflow.state.json")
+	b := &compactFailing{fileBackend: newFileBackend(path, path, nil)}
+	s, err := OpenBackend(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(fill); err != nil {
+		t.Fatal(err)
+	}
+	b.fail = true
+	if err := s.Edit([]string{"image.a"}, putImage("image.a")); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Close()
+	if err == nil {
+		t.Fatal("Close after a failed compaction returned nil")
+	}
+	for _, want := range []string{"disk full", path, "journal still holds"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Close error %q does not mention %q", err, want)
+		}
+	}
+	if _, err := os.Stat(JournalPath(path)); err != nil {
+		t.Fatalf("journal after a failed compaction: %v", err)
+	}
+	st, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Assets["image.a"]; !ok {
+		t.Errorf("Load after a failed compaction lost image.a: %v", st.Assets)
+	}
+}

@@ -401,7 +401,8 @@ func (s *Store) Close() error {
 	var cerr error
 	if (s.pending > 0 || len(s.open.recs) > 0) && s.broken == nil {
 		if err := s.compactTo(s.state); err != nil {
-			cerr = fmt.Errorf("compacting %s: %w", s.name, err)
+			cerr = fmt.Errorf("folding the journal into %s failed (%w); no change is lost: "+
+				"the journal still holds every one, and the next command that opens the state replays it and folds it in", s.name, err)
 		}
 	}
 	if err := s.backend.Unlock(); err != nil {
