@@ -31,6 +31,7 @@ func globalFlags(env *Env, args []string) (rest []string, code int, done bool) {
 				fmt.Fprintf(env.Stderr, "Error: -chdir=%s: %v\n", value, err)
 				return nil, ExitError, true
 			}
+			env.chdirArg = value
 		default:
 			s := ""
 			if c := closest(name, []string{"chdir", "version", "help"}); c != "" {
@@ -57,6 +58,29 @@ func isCommandFlag(name string) bool {
 		}
 	}
 	return false
+}
+
+// hint spells a command for the user to type next, as they would type it
+// where they typed this one: with the -chdir they gave (paths in args are
+// relative to it), each word quoted for a POSIX shell when it needs it.
+func hint(env *Env, args ...string) string {
+	words := []string{"xpflow"}
+	if env.chdirArg != "" {
+		words = append(words, "-chdir="+shellQuote(env.chdirArg))
+	}
+	for _, a := range args {
+		words = append(words, shellQuote(a))
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote returns s as one word of a POSIX shell: bare when it holds
+// only characters no shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func chdir(env *Env, dir string) error {

@@ -89,6 +89,6 @@ func runInit(env *Env, args []string) error {
 	if err := f.Close(); err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
-	fmt.Fprintf(env.Stdout, "Wrote %s. Next: xpflow plan -simulate %s\n", path, dir)
+	fmt.Fprintf(env.Stdout, "Wrote %s. Next: %s\n", path, hint(env, "plan", "-simulate", dir))
 	return nil
 }

@@ -61,6 +61,9 @@ type Env struct {
 	// StdinIsTerminal and StdoutIsTerminal decide prompts and colour.
 	StdinIsTerminal  bool
 	StdoutIsTerminal bool
+
+	// chdirArg is the -chdir=DIR given, for the commands hints spell out.
+	chdirArg string
 }
 
 type command struct {

@@ -137,7 +137,7 @@ func runPlan(env *Env, args []string) error {
 			return err
 		}
 		if !*asJSON {
-			fmt.Fprintf(env.Stdout, "\nSaved the plan to %s. Apply exactly it with: xpflow apply %s\n", *out, *out)
+			fmt.Fprintf(env.Stdout, "\nSaved the plan to %s. Apply exactly it with: %s\n", *out, hint(env, "apply", *out))
 		}
 	}
 	if *detailed && pl.plan.HasChanges() {
