@@ -64,6 +64,13 @@ func TestReportAsUsersType(t *testing.T) {
 	camp := filepath.Join(root, "campaign")
 	userRun{dir: camp, env: env}.run(t, "apply", "-auto-approve").must(t, 0, "apply")
 	page := filepath.Join(camp, "out", "report.html")
+	// Outputs are media to share: readable by others, as curl -o leaves
+	// them, not 0600 as a temp file is created.
+	if fi, err := os.Stat(filepath.Join(camp, "out", "image.hero", "aurora.png")); err != nil {
+		t.Errorf("downloaded image: %v", err)
+	} else if fi.Mode().Perm() != 0o644 {
+		t.Errorf("downloaded image has mode %v, want 0644", fi.Mode().Perm())
+	}
 	urlRE := regexp.MustCompile(`Open file://(\S+) in a browser\.`)
 	check := func(name, out, wantPath string) {
 		t.Helper()

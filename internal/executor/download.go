@@ -267,6 +267,9 @@ func writeOutput(dest string, r io.Reader, maxBytes int64) (string, string, int6
 	return dest, sum, size, nil
 }
 
+// OutputFileMode is the mode of every downloaded output file.
+const OutputFileMode os.FileMode = 0o644
+
 // writeFile copies r into a new temp file in dir, synced, and returns its
 // name, sha256 and size; on error nothing is left behind.
 func writeFile(dir string, r io.Reader, maxBytes int64) (name, sum string, size int64, err error) {
@@ -283,6 +286,11 @@ func writeFile(dir string, r io.Reader, maxBytes int64) (name, sum string, size 
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; an output is media to share (a web
+	// server, a colleague), as a file curl -o writes would be.
+	if err = tmp.Chmod(OutputFileMode); err != nil {
+		return "", "", 0, err
+	}
 	h := sha256.New()
 	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, maxBytes+1))
 	if err != nil {
