@@ -57,25 +57,35 @@ func (s *Spec) expandForEach(ctx *hcl.EvalContext, a *Asset) ([]*Instance, hcl.D
 			fmt.Sprintf("The for_each of %s must be a map, or a set of strings; %s.", a.Addr(), why))
 	}
 	ty := v.Type()
+	unknown := bad("its value is not known until apply")
 	switch {
 	case v.IsNull():
 		return nil, bad("it is null")
+	case !v.IsKnown():
+		return nil, unknown
+	case ty.IsSetType() && ty.ElementType() == cty.String:
+		// Every walk over a cty set sorts it, with a costly comparison:
+		// walk it once (IsWhollyKnown would be a second walk), checking
+		// the elements on the way. The result is sorted by string already.
+		vals := v.AsValueSlice()
+		out := make([]*Instance, 0, len(vals))
+		for _, ev := range vals {
+			switch {
+			case !ev.IsKnown():
+				return nil, unknown
+			case ev.IsNull():
+				return nil, bad("it contains null")
+			}
+			out = append(out, &Instance{Asset: a, Key: ev, Each: ev, Addr: instanceAddr(a.Addr(), ev)})
+		}
+		sortInstances(out)
+		return out, nil
 	case !v.IsWhollyKnown():
-		return nil, bad("its value is not known until apply")
+		return nil, unknown
 	case ty.IsMapType() || ty.IsObjectType():
 		var out []*Instance
 		for k, ev := range v.AsValueMap() {
 			out = append(out, &Instance{Asset: a, Key: cty.StringVal(k), Each: ev, Addr: instanceAddr(a.Addr(), cty.StringVal(k))})
-		}
-		sortInstances(out)
-		return out, nil
-	case ty.IsSetType() && ty.ElementType() == cty.String:
-		var out []*Instance
-		for _, ev := range v.AsValueSlice() {
-			if ev.IsNull() {
-				return nil, bad("it contains null")
-			}
-			out = append(out, &Instance{Asset: a, Key: ev, Each: ev, Addr: instanceAddr(a.Addr(), ev)})
 		}
 		sortInstances(out)
 		return out, nil
