@@ -138,6 +138,7 @@ func TestApplyJSONEvents(t *testing.T) {
 		CostCents      *int     `json:"cost_cents"`
 		// summary
 		Counts                map[string]int    `json:"counts"`
+		ByOtherRunners        *int              `json:"by_other_runners"`
 		ActualCostCents       *int              `json:"actual_cost_cents"`
 		RemainingCreditsCents *int              `json:"remaining_credits_cents"`
 		APIRequests           *int              `json:"api_requests"`
@@ -159,7 +160,8 @@ func TestApplyJSONEvents(t *testing.T) {
 		t.Fatalf("first event = %+v, want the plan with 4 assets", events[0])
 	}
 	last := events[len(events)-1]
-	if last.Type != "summary" || last.Counts["done"] != 4 || last.ActualCostCents == nil || last.APIRequests == nil || *last.Interrupted {
+	if last.Type != "summary" || last.Counts["done"] != 4 || last.ByOtherRunners == nil || *last.ByOtherRunners != 0 ||
+		last.ActualCostCents == nil || last.APIRequests == nil || *last.Interrupted {
 		t.Fatalf("last event = %+v, want a summary with 4 done", last)
 	}
 	spent, done := 0, map[string]bool{}

@@ -78,6 +78,7 @@ func (v *jsonView) Window(n xpilot.WindowNote) {
 type jsonSummaryEvent struct {
 	Type                  string            `json:"type"`
 	Counts                map[string]int    `json:"counts"`
+	ByOtherRunners        int               `json:"by_other_runners"`
 	EstimatedCostCents    int               `json:"estimated_cost_cents"`
 	UnpricedAssets        int               `json:"unpriced_assets"`
 	ActualCostCents       int               `json:"actual_cost_cents"`
@@ -101,6 +102,11 @@ func (v *jsonView) Summary(s *executor.Summary) {
 		APIRequests: s.Requests, WallSeconds: s.Wall.Seconds(), Interrupted: s.Interrupted, Failed: []jsonFailedAsset{}}
 	for o, n := range s.Counts() {
 		ev.Counts[string(o)] = n
+	}
+	for _, a := range s.Assets {
+		if a.ByOther && a.Outcome == executor.OutcomeDone {
+			ev.ByOtherRunners++
+		}
 	}
 	for _, a := range append(s.Failed(), s.Expired()...) {
 		ev.Failed = append(ev.Failed, jsonFailedAsset{Address: a.Addr, Outcome: string(a.Outcome), Message: a.Message})

@@ -80,7 +80,14 @@ func printSummary(env *Env, s *executor.Summary, p *planner.Plan) {
 		title = "Apply finished with errors"
 	}
 	fmt.Fprintf(w, "\n%s: %s.\n", pal.bold.Sprint(title), strings.Join(parts, ", "))
-	fmt.Fprintf(w, "Cost: %s actual; estimate: %s.\n", formatCents(s.ActualCents), estimateText(s.EstimatedCents, s.Unpriced))
+	if n, est, unpriced := adoptedFromOthers(s, p); n > 0 {
+		// Runners of one Postgres campaign: the plan's estimate covers
+		// assets other runners generated, which this run paid nothing for.
+		fmt.Fprintf(w, "Cost: %s actual; estimate: %s for what this run generated; %s by other runners of the campaign.\n",
+			formatCents(s.ActualCents), estimateText(est, unpriced), plural(n, "asset was generated", "assets were generated"))
+	} else {
+		fmt.Fprintf(w, "Cost: %s actual; estimate: %s.\n", formatCents(s.ActualCents), estimateText(s.EstimatedCents, s.Unpriced))
+	}
 	printModelCosts(w, s, p)
 	if s.RemainingCents != nil {
 		fmt.Fprintf(w, "Credits remaining: %s.\n", formatCents(*s.RemainingCents))
@@ -126,9 +133,35 @@ func printProblems(env *Env, pal palette, s *executor.Summary) {
 	}
 }
 
+// adoptedFromOthers counts the assets of the plan that other runners of
+// the campaign generated, and estimates the rest, which this run did.
+func adoptedFromOthers(s *executor.Summary, p *planner.Plan) (n, estimated, unpriced int) {
+	byOther := map[string]bool{}
+	for _, a := range s.Assets {
+		if a.ByOther && a.Outcome == executor.OutcomeDone {
+			byOther[a.Addr] = true
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	for _, nd := range p.Nodes {
+		switch {
+		case nd.Excluded || !nd.Action.Spends() || byOther[nd.Addr]:
+		case nd.Cost.Priced:
+			estimated += nd.Cost.Cents
+		default:
+			unpriced++
+		}
+	}
+	return n, estimated, unpriced
+}
+
 // modelRow is one line of the per-model cost table.
 type modelRow struct {
 	planned, generated, unpriced int
+	byOther                      int // done by other runners of the campaign
 	actual, estimated            int
 }
 
@@ -153,7 +186,10 @@ func printModelCosts(w io.Writer, s *executor.Summary, p *planner.Plan) {
 		r.planned++
 		a := outcome[n.Addr]
 		r.actual += a.CostCents
-		if a.Outcome == executor.OutcomeDone {
+		switch {
+		case a.ByOther && a.Outcome == executor.OutcomeDone:
+			r.byOther++
+		case a.Outcome == executor.OutcomeDone:
 			r.generated++
 			if n.Cost.Priced {
 				r.estimated += n.Cost.Cents
@@ -178,7 +214,11 @@ func printModelCosts(w io.Writer, s *executor.Summary, p *planner.Plan) {
 		if r.generated == 0 {
 			est = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%d of %d\t%s\t%s\n", m, r.generated, r.planned, formatCents(r.actual), est)
+		gen := fmt.Sprintf("%d of %d", r.generated, r.planned)
+		if r.byOther > 0 {
+			gen += fmt.Sprintf(" (%d by other runners)", r.byOther)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m, gen, formatCents(r.actual), est)
 	}
 	_ = tw.Flush()
 }

@@ -171,6 +171,7 @@ func (a *applier) claimError(ctx context.Context, nd *node, err error) (func(), 
 // unknown, exactly as after a crash with the file state.
 func (a *applier) adopt(ctx context.Context, nd *node, rec *state.Asset) (result, error) {
 	rec = rec.Clone()
+	nd.byOther = true
 	switch rec.Status {
 	case state.StatusCompleted:
 		if len(rec.Outputs) == 0 {

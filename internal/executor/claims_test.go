@@ -84,6 +84,15 @@ video "flying" {
 	if diff := cmp.Diff(want, outcomes(sum)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
+	byOther := map[string]bool{}
+	for _, a := range sum.Assets {
+		byOther[a.Addr] = a.ByOther
+	}
+	// The summary tells what this run generated from what it adopted.
+	wantOther := map[string]bool{"text.done": true, "text.lost": true, "text.mine": false, "video.flying": true}
+	if diff := cmp.Diff(wantOther, byOther); diff != "" {
+		t.Errorf("ByOther (-want +got):\n%s", diff)
+	}
 	wantGen := map[string]int{"about the other runner's words": 1}
 	if diff := cmp.Diff(wantGen, generates(t, h.since(mark), 0)); diff != "" {
 		t.Errorf("generates sent (-want +got):\n%s", diff)

@@ -83,6 +83,10 @@ type AssetResult struct {
 	Message   string
 	CostCents int
 	Model     string
+	// ByOther is true when another runner of the campaign generated (or
+	// submitted) the asset and this run adopted its record: this run
+	// paid nothing for it.
+	ByOther bool
 }
 
 // Summary is what a run did.

@@ -82,6 +82,9 @@ type node struct {
 	vertex
 	n    *planner.Node
 	cost int // cents charged; written by the node's visit before done
+	// byOther: the node's record was left by another runner of the
+	// campaign and adopted; written by the node's visit before done.
+	byOther bool
 }
 
 // Run applies the plan. It returns a summary of what happened; the error is

@@ -16,7 +16,7 @@ func (a *applier) summary() *Summary {
 	for _, nd := range a.nodes {
 		n := nd.n
 		s.Assets = append(s.Assets, AssetResult{Addr: n.Addr, Outcome: nd.outcome, Message: nd.message,
-			CostCents: nd.cost, Model: n.Model})
+			CostCents: nd.cost, Model: n.Model, ByOther: nd.byOther})
 		s.ActualCents += nd.cost
 		if !n.Excluded && n.Action.Spends() {
 			mc := s.PerModel[n.Model]
