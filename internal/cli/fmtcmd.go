@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/xpflow/xpflow/internal/spec"
 )
 
 // runFmt rewrites spec files in canonical form, like hclfmt.
@@ -74,12 +76,14 @@ func fmtTargets(target string) ([]string, error) {
 }
 
 func fmtFile(env *Env, path string, check bool) (bool, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return false, &ExitErr{Code: ExitError, Err: err}
+	// Read as load does: a FIFO, a huge file or deep nesting is refused
+	// with a diagnostic before the parser could hang or overflow its stack.
+	src, diags := spec.ReadSource(path)
+	if !diags.HasErrors() {
+		// Refuse to format what does not parse: hclwrite would keep the error.
+		_, diags = hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	}
-	// Refuse to format what does not parse: hclwrite would keep the error.
-	if _, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos); diags.HasErrors() {
+	if diags.HasErrors() {
 		wr := hcl.NewDiagnosticTextWriter(env.Stderr, nil, 0, useColor(env))
 		_ = wr.WriteDiagnostics(diags)
 		return false, silent(ExitError)

@@ -112,6 +112,18 @@ func absDir(p string) string {
 // parseFile reads and parses one spec file, refusing one too large or
 // nested too deep for the parser.
 func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
+	src, diags := ReadSource(name)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+}
+
+// ReadSource reads a spec or variables file for the HCL parser: only a
+// regular file, at most MaxSourceBytes, nested at most MaxNesting deep.
+// Every command that parses a file the user wrote (load, fmt) reads it
+// through here, so none can be made to hang or overflow its stack.
+func ReadSource(name string) ([]byte, hcl.Diagnostics) {
 	src, err := readLimited(name)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
@@ -124,7 +136,7 @@ func parseFile(name string) (*hcl.File, hcl.Diagnostics) {
 	if diags := checkSource(src, name, false); diags.HasErrors() {
 		return nil, diags
 	}
-	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	return src, nil
 }
 
 // readLimited reads a file of at most MaxSourceBytes (one byte more is
