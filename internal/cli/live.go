@@ -144,9 +144,11 @@ func (v *liveView) Event(e executor.Event) {
 	delete(v.assets, e.Addr)
 }
 
+// finishedPhase reports whether p ends an asset's part in the run: it
+// leaves the frame, gets a finished line and counts towards the bar.
 func finishedPhase(p executor.Phase) bool {
 	switch p {
-	case executor.PhaseDone, executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown:
+	case executor.PhaseDone, executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown, executor.PhaseExpired:
 		return true
 	}
 	return false
@@ -251,7 +253,7 @@ func (v *liveView) rollup() string {
 		counts[string(p)] += n
 	}
 	order := []string{"generating", "downloading", "submitting", "queued (rate limit)", "queued",
-		string(executor.PhaseDone), string(executor.PhaseFailed), string(executor.PhaseSkipped), string(executor.PhaseUnknown)}
+		string(executor.PhaseDone), string(executor.PhaseExpired), string(executor.PhaseFailed), string(executor.PhaseSkipped), string(executor.PhaseUnknown)}
 	var parts []string
 	for _, k := range order {
 		if counts[k] > 0 {

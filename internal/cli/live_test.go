@@ -177,3 +177,30 @@ func TestLiveKeepsOnlyAssetsInFlight(t *testing.T) {
 		t.Errorf("spent = %d, want %d", v.spent, 9990*cost)
 	}
 }
+
+// TestLiveExpiredFinishes: an asset whose output URL expired is paid and
+// recorded, so it ends its part in the run: it leaves the in-flight rows,
+// gets a finished line, counts in the roll-up and fills the bar.
+func TestLiveExpiredFinishes(t *testing.T) {
+	v, buf := testLive(2, 480, 0)
+	cost := 240
+	v.Event(executor.Event{Time: at(0), Addr: "video.a", Phase: executor.PhaseSubmitting})
+	v.Event(executor.Event{Time: at(1), Addr: "video.a", Phase: executor.PhaseSubmitted, CostCents: &cost})
+	v.Event(executor.Event{Time: at(30), Addr: "video.a", Phase: executor.PhaseExpired, Elapsed: 30 * time.Second, Message: "output URL expired"})
+	v.Event(executor.Event{Time: at(0), Addr: "video.b", Phase: executor.PhaseSubmitting})
+	v.Event(executor.Event{Time: at(31), Addr: "video.b", Phase: executor.PhaseDone, Elapsed: 31 * time.Second})
+	frame := v.frame(at(32), 80)
+	if len(frame) != 2 {
+		t.Fatalf("frame still shows in-flight rows after both assets finished:\n%s", strings.Join(frame, "\n"))
+	}
+	if want := "  1 done · 1 expired"; frame[0] != want {
+		t.Errorf("roll-up: got %q, want %q", frame[0], want)
+	}
+	if !strings.HasPrefix(frame[1], "["+strings.Repeat("=", liveMaxBar)+"]  2/2 ") {
+		t.Errorf("bar does not reach the total: %q", frame[1])
+	}
+	v.Close()
+	if want := "  30.0s  expired      video.a  $2.40  output URL expired\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("no finished line %q in:\n%s", want, buf.String())
+	}
+}
