@@ -13,6 +13,6 @@
 // observations (latency.go), and probes only from the window's slack
 // beyond what the run still needs. A generate request is preceded by a
 // durable "intent" record and followed by a durable "submitted" record, so
-// a crash leaves at most one request whose outcome is unknown, and the
-// state says which.
+// a crash leaves at most one outcome unknown per generate request that was
+// on the wire (up to -parallelism), and the state says which.
 package executor

@@ -110,6 +110,11 @@ func TestKillDuringDownload(t *testing.T) {
 		t.Errorf("plan after the kill: image.hero[\"p01\"] is %q, want download", act)
 	}
 	left := tempFiles(t, dir)
+	if len(left) == 0 {
+		// Without a temp file on disk at the kill, the sweep below would
+		// pass without having anything to sweep.
+		t.Fatalf("the kill landed before apply opened its download temp file under %s: nothing tests the sweep", dir)
+	}
 
 	stall.stalling.Store(false)
 	p = startXpflow(t, g, cdn.URL, "apply", "-auto-approve", dir)

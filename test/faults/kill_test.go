@@ -3,6 +3,7 @@ package faults_test
 import (
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"testing"
@@ -53,6 +54,7 @@ func TestKillAtRandomPoints(t *testing.T) {
 	clean := startXpflow(t, g, cleanSim.URL, "apply", "-auto-approve", cleanDir)
 
 	var leftovers []string
+	journaled := 0
 	for round := 1; kills > 0 && !t.Failed(); round++ {
 		// Rounds alternate between the default of 16 requests on the wire
 		// and 2, so the per-request bound on unknown outcomes is checked
@@ -61,9 +63,10 @@ func TestKillAtRandomPoints(t *testing.T) {
 		if round%2 == 0 {
 			parallelism = 2
 		}
-		done, left := killRound(t, g, rng, kills, parallelism)
-		t.Logf("round %d (-parallelism %d): %d kills", round, parallelism, done)
+		done, withJournal, left := killRound(t, g, rng, kills, parallelism)
+		t.Logf("round %d (-parallelism %d): %d kills, %d of them left a state journal to replay", round, parallelism, done, withJournal)
 		kills -= done
+		journaled += withJournal
 		leftovers = append(leftovers, left...)
 	}
 
@@ -72,6 +75,12 @@ func TestKillAtRandomPoints(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantAddrs(products), addrs(loadState(t, cleanDir))); diff != "" {
 		t.Errorf("clean run's addresses (-want +got):\n%s", diff)
+	}
+	// Apply appends to the journal and compacts at its end: a campaign
+	// whose kills never left a journal would not test its replay.
+	if journaled == 0 && !t.Failed() {
+		t.Errorf("no kill left a state journal (%s): the campaign never tested loading a journal after a crash",
+			filepath.Base(state.JournalPath("xpflow.state.json")))
 	}
 	if len(leftovers) > 0 {
 		t.Errorf("SIGKILL during a download left temp files that the next apply did not remove: %v "+
@@ -82,13 +91,14 @@ func TestKillAtRandomPoints(t *testing.T) {
 // killRound kills apply on a fresh campaign and its own simulator, up to
 // kills times or until an apply completes the campaign before its kill,
 // then applies to completion and checks the end state. It returns how many
-// kills landed and the download temp files left after the final apply.
+// kills landed, how many of them left a state journal for the next apply
+// to replay, and the download temp files left after the final apply.
 //
 // Every apply runs with -parallelism parallelism. After each kill, the
 // assets whose outcome is unknown (an intent without an answer) must be at
 // most parallelism: the write-ahead rule is per request, so each request on
 // the wire may leave one.
-func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills, parallelism int) (int, []string) {
+func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills, parallelism int) (int, int, []string) {
 	t.Helper()
 	run := startSim(t)
 	dir := newCampaignDir(t, products)
@@ -97,7 +107,7 @@ func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills, parallelism 
 	for _, a := range wantAddrs(products) {
 		allowed[a] = 1
 	}
-	killed, failedInARow := 0, 0
+	killed, journaled, failedInARow := 0, 0, 0
 	par := []string{"-parallelism", strconv.Itoa(parallelism)}
 	for i := 0; killed < kills; i++ {
 		args := append([]string{"apply", "-auto-approve"}, par...)
@@ -110,6 +120,9 @@ func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills, parallelism 
 		case <-time.After(time.Duration(rng.Int64N(int64(maxKillDelay)))):
 			p.kill()
 			killed++
+			if fi, err := os.Stat(state.JournalPath(filepath.Join(dir, "xpflow.state.json"))); err == nil && fi.Size() > 0 {
+				journaled++
+			}
 		}
 		checkAfterKill(t, run, dir, allowed)
 		if t.Failed() {
@@ -166,7 +179,7 @@ func killRound(t *testing.T, g *secretGuard, rng *rand.Rand, kills, parallelism 
 	}
 	sort.Strings(extra)
 	t.Logf("allowed regenerations after unknown outcomes: %v", extra)
-	return killed, tempFiles(t, dir)
+	return killed, journaled, tempFiles(t, dir)
 }
 
 // replaceUnknown finds the assets the plan calls "unknown" (a generate POST
