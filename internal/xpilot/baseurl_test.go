@@ -25,6 +25,14 @@ func TestBaseURLPathIsKept(t *testing.T) {
 			wantAPI: "https://h/prefix/api/v1/models", wantPoll: "https://h/prefix/api/v1/video/t1"},
 		"full poll URL on the API host": {base: "https://h/prefix", poll: "https://h/elsewhere/t1?x=1",
 			wantAPI: "https://h/prefix/api/v1/models", wantPoll: "https://h/elsewhere/t1?x=1"},
+		// A base path that is also the start of the API's own paths
+		// is a prefix like any other: /api/v1/models goes under it.
+		"prefix /api": {base: "https://h/api", poll: "/api/v1/video/t1",
+			wantAPI: "https://h/api/api/v1/models", wantPoll: "https://h/api/api/v1/video/t1"},
+		"prefix /api/v1": {base: "https://h/api/v1", poll: "/api/v1/video/t1",
+			wantAPI: "https://h/api/v1/api/v1/models", wantPoll: "https://h/api/v1/api/v1/video/t1"},
+		"poll already under the prefix /api": {base: "https://h/api", poll: "/api/api/v1/video/t1",
+			wantAPI: "https://h/api/api/v1/models", wantPoll: "https://h/api/api/v1/video/t1"},
 		"base with a query": {base: "https://h/p?ignored=1", poll: "/api/v1/video/t1",
 			wantAPI: "https://h/p/api/v1/models", wantPoll: "https://h/p/api/v1/video/t1"},
 	}

@@ -119,11 +119,18 @@ func (c *Client) resolve(path string) *url.URL {
 	return &u
 }
 
+// apiRoot is the path every API endpoint and poll_url of the document
+// starts with.
+const apiRoot = "/api/v1/"
+
 // underBase puts the absolute path p under the base path, unless p is
-// already there (a server that knows its prefix may name it).
+// already there: the base path followed by the API's own root (a server
+// that knows its prefix may name it in a poll_url). A base path that is
+// itself a prefix of the API's paths (http://host/api, http://host/api/v1)
+// is still a prefix: the API's paths go under it, never merged with it.
 func underBase(base, p string) string {
 	base = strings.TrimSuffix(base, "/")
-	if base == "" || p == base || strings.HasPrefix(p, base+"/") {
+	if base == "" || strings.HasPrefix(p, base+apiRoot) {
 		return p
 	}
 	return base + p
