@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xpflow/xpflow/internal/safefile"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -29,13 +30,15 @@ func FileIntact(dir string, out state.Output) bool {
 	if out.Bytes > 0 && before.Size() != out.Bytes {
 		return false
 	}
-	f, err := os.Open(path)
+	// Not os.Open: the path may have become a FIFO since the Lstat, and
+	// a blocking open of a FIFO with no writer never returns.
+	f, err := safefile.OpenNoBlock(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	after, err := f.Stat()
-	if err != nil || !os.SameFile(before, after) { // replaced between the two looks
+	if err != nil || !after.Mode().IsRegular() || !os.SameFile(before, after) { // replaced between the two looks
 		return false
 	}
 	h := sha256.New()

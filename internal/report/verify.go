@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xpflow/xpflow/internal/safefile"
 	"github.com/xpflow/xpflow/internal/state"
 )
 
@@ -51,7 +52,7 @@ func verifyFile(path string, out state.Output) (string, string) {
 	if !before.Mode().IsRegular() {
 		return fileNotRegular, fmt.Sprintf("the path holds a %s, not the downloaded file", modeName(before.Mode()))
 	}
-	f, err := openNoBlock(path)
+	f, err := safefile.OpenNoBlock(path)
 	if err != nil {
 		return fileUnreadable, fmt.Sprintf("the file cannot be opened: %v", err)
 	}
