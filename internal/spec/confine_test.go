@@ -185,3 +185,48 @@ func TestVariablesHoldingTheKeyAreRedacted(t *testing.T) {
 		t.Errorf("variable values (-want +got):\n%s", diff)
 	}
 }
+
+// TestOutputDirThroughALinkStaysInTheSpecDirectory: output_dir's text
+// was checked, not where it leads, so out -> /elsewhere was accepted and
+// apply wrote and swept there.
+func TestOutputDirThroughALinkStaysInTheSpecDirectory(t *testing.T) {
+	tests := map[string]struct {
+		outputDir string
+		link      string // what the spec directory's "out" links to: "outside" or "inside"
+		wantErr   bool
+	}{
+		"link to a directory outside":         {outputDir: "out", link: "outside", wantErr: true},
+		"below a link to a directory outside": {outputDir: "out/v1", link: "outside", wantErr: true},
+		"link to a directory inside":          {outputDir: "out", link: "inside"},
+		"below a link to a directory inside":  {outputDir: "out/v1", link: "inside"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := writeSpec(t, map[string]string{"main.xp.hcl": "xpflow {\n  output_dir = \"" + tc.outputDir + "\"\n}\n"})
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			if tc.link == "inside" {
+				target = filepath.Join(dir, "media")
+			}
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, filepath.Join(dir, "out")); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := Load(dir, LoadOptions{})
+			if !tc.wantErr {
+				if diags.HasErrors() {
+					t.Fatalf("Load: %v", diags)
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Summary != "Output directory outside the spec directory" ||
+				!strings.Contains(diags[0].Detail, "symbolic link") || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+				t.Fatalf("diagnostics %v, want one saying a symbolic link leads outside, on line 2", diags)
+			}
+			if _, diags := Load(dir, LoadOptions{AllowOutsideFiles: true}); diags.HasErrors() {
+				t.Errorf("with -allow-outside-files: %v", diags)
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"path/filepath"
 
@@ -122,6 +124,36 @@ func (s *Spec) checkOutputDir(attr *hcl.Attribute, dir string) hcl.Diagnostics {
 	case !s.allowOutside && !within(specDir, dir):
 		return diag(attr.Expr.Range().Ptr(), "Output directory outside the spec directory",
 			fmt.Sprintf("output_dir is %s, outside the spec directory %s. Use a directory inside it, or run with -allow-outside-files to write there.", dir, specDir))
+	case !s.allowOutside:
+		// The text is inside; a symbolic link on the way (out -> /elsewhere)
+		// may still lead out, as it may for file().
+		realSpec, err1 := filepath.EvalSymlinks(specDir)
+		real, err2 := realPath(dir)
+		if err1 == nil && err2 == nil && !within(realSpec, real) {
+			return diag(attr.Expr.Range().Ptr(), "Output directory outside the spec directory",
+				fmt.Sprintf("output_dir is %s, which a symbolic link leads to %s, outside the spec directory %s. Use a directory inside it, or run with -allow-outside-files to write there.", dir, real, specDir))
+		}
 	}
 	return nil
+}
+
+// realPath resolves the symbolic links of p's longest existing prefix and
+// appends the rest, which does not exist yet and so holds no link.
+func realPath(p string) (string, error) {
+	rest := ""
+	for {
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
 }
