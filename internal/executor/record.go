@@ -13,13 +13,29 @@ import (
 // also (the ones extra may change or remove), with the model statistics and
 // the balance.
 func (a *applier) record(rec *state.Asset, extra func(st *state.State), also ...string) error {
+	return a.write(a.opts.Store.Edit, rec, extra, also...)
+}
+
+// recordIntent writes rec, the intent committed before a generate request.
+// With other runners (Claims) the write is fenced: it is committed only
+// while this runner still holds the asset's claim, and otherwise refused
+// with an error wrapping state.ErrClaimLost, so the request is never sent
+// for an asset another runner took over.
+func (a *applier) recordIntent(rec *state.Asset) error {
+	if a.opts.Claims == nil {
+		return a.record(rec, nil)
+	}
+	return a.write(a.opts.Store.EditFenced, rec, nil)
+}
+
+func (a *applier) write(edit func([]string, func(*state.State) error) error, rec *state.Asset, extra func(st *state.State), also ...string) error {
 	var cp *state.Asset
 	addrs := also
 	if rec != nil {
 		cp = rec.Clone()
 		addrs = append([]string{cp.Address}, also...)
 	}
-	err := a.opts.Store.Edit(addrs, func(st *state.State) error {
+	err := edit(addrs, func(st *state.State) error {
 		if cp != nil {
 			if st.Assets == nil {
 				st.Assets = map[string]*state.Asset{}

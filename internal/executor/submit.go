@@ -42,7 +42,10 @@ func (a *applier) generate(ctx context.Context, nd *node) (result, error) {
 		a.emit(n.Addr, PhaseSkipped, why, nil)
 		return result{outcome: OutcomeSkipped, message: why, notSubmitted: true}, nil
 	}
-	if err := a.record(rec, nil); err != nil {
+	if err := a.recordIntent(rec); err != nil {
+		if errors.Is(err, state.ErrClaimLost) {
+			return a.claimLost(nd, err), nil
+		}
 		return result{outcome: OutcomeFailed, message: err.Error()}, err
 	}
 	done := a.sched.submitting(nd)
@@ -57,6 +60,24 @@ func (a *applier) generate(ctx context.Context, nd *node) (result, error) {
 		return a.submitFailed(nd, rec, err)
 	}
 	return a.submitted(ctx, nd, rec, req, task, text)
+}
+
+// claimLost ends a node whose intent the campaign refused because this
+// runner's claim on it lapsed (a database outage longer than the lease, a
+// stalled process): nothing was sent, and the asset is left to the runner
+// that holds it now, or to a later apply.
+func (a *applier) claimLost(nd *node, err error) result {
+	holder := ""
+	var lost interface{ ClaimHolder() string }
+	if errors.As(err, &lost) {
+		holder = lost.ClaimHolder()
+	}
+	msg := "not submitted: this runner's claim on it lapsed before its generate request; apply again to generate it"
+	if holder != "" {
+		msg = "not submitted: runner " + holder + " took it over after this runner's claim lapsed, and generates it"
+	}
+	a.emit(nd.addr, PhaseSkipped, msg, nil)
+	return result{outcome: OutcomeSkipped, message: msg}
 }
 
 // submit sends the generate request at submit priority. It is given up,

@@ -32,7 +32,7 @@ func (s *Store) Append(r *state.Record) error {
 	if r.Lineage != s.lineage {
 		return fmt.Errorf("%s: record %d belongs to state lineage %s, not the campaign's %s", s.where, r.Serial, r.Lineage, s.lineage)
 	}
-	_, err := s.Put(context.Background(), Change{Assets: r.Assets, Removed: r.Removed, Models: r.Models, Balance: r.Balance})
+	_, err := s.Put(context.Background(), Change{Assets: r.Assets, Removed: r.Removed, Models: r.Models, Balance: r.Balance, Fenced: r.Fenced})
 	return err
 }
 

@@ -223,7 +223,42 @@ type Change struct {
 	Removed []string
 	Models  map[string]*state.ModelStats
 	Balance *state.Balance
+	// Fenced commits the change only if this runner holds a live claim
+	// (claimed_by is its name, lease_expires is ahead of the database's
+	// clock) on every asset put; otherwise Put returns a *ClaimLostError
+	// and commits nothing. The check and the write are one transaction,
+	// under the rows' locks, so no takeover can slip in between.
+	Fenced bool
 }
+
+// ClaimLostError is the refusal of a fenced Put: this runner no longer
+// holds a live claim on Address. It wraps state.ErrClaimLost.
+type ClaimLostError struct {
+	Address string
+	Holder  string // the runner holding the claim now; "" when none
+	Runner  string // this runner
+}
+
+func (e *ClaimLostError) Error() string {
+	switch e.Holder {
+	case "":
+		return fmt.Sprintf("%s: runner %s no longer holds its claim (its lease lapsed): %s", e.Address, e.Runner, state.ErrClaimLost)
+	case e.Runner:
+		return fmt.Sprintf("%s: the lease of runner %s on it lapsed: %s", e.Address, e.Runner, state.ErrClaimLost)
+	}
+	return fmt.Sprintf("%s: runner %s took it over from runner %s: %s", e.Address, e.Holder, e.Runner, state.ErrClaimLost)
+}
+
+// ClaimHolder returns the runner holding the claim now ("" when none).
+func (e *ClaimLostError) ClaimHolder() string {
+	if e.Holder == e.Runner {
+		return ""
+	}
+	return e.Holder
+}
+
+// Unwrap returns state.ErrClaimLost.
+func (e *ClaimLostError) Unwrap() error { return state.ErrClaimLost }
 
 // Put commits ch in one transaction and returns the campaign's new serial.
 // Each asset whose status or task id changes gets a journal row naming
@@ -273,11 +308,19 @@ func (s *Store) put(ctx context.Context, tx pgx.Tx, ch Change) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("encoding %s: %w", addr, err)
 		}
-		var prevStatus, prevTask *string
-		err = tx.QueryRow(ctx, `SELECT status, record->>'task_id' FROM xpflow_assets
-			WHERE campaign = $1 AND address = $2 FOR UPDATE`, s.campaign, addr).Scan(&prevStatus, &prevTask)
+		var prevStatus, prevTask, holder *string
+		var live bool
+		err = tx.QueryRow(ctx, `SELECT status, record->>'task_id', claimed_by, coalesce(lease_expires > now(), false)
+			FROM xpflow_assets WHERE campaign = $1 AND address = $2 FOR UPDATE`, s.campaign, addr).Scan(&prevStatus, &prevTask, &holder, &live)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return 0, err
+		}
+		if ch.Fenced && (holder == nil || *holder != s.runner || !live) {
+			e := &ClaimLostError{Address: addr, Runner: s.runner}
+			if holder != nil {
+				e.Holder = *holder
+			}
+			return 0, e
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO xpflow_assets (campaign, address, record, status, serial, updated_at)
 			VALUES ($1, $2, $3::json, $4, $5, now())

@@ -49,7 +49,18 @@ type Record struct {
 	Removed []string               `json:"removed,omitempty"`
 	Models  map[string]*ModelStats `json:"models,omitempty"`
 	Balance *Balance               `json:"balance,omitempty"`
+	// Fenced asks the backend to commit r only if this writer still holds
+	// a live claim on every asset of r, and else to refuse it whole with
+	// an error wrapping ErrClaimLost (see Store.EditFenced). A backend
+	// without claims, such as the file (one writer, under its lock),
+	// always holds them. It is never written.
+	Fenced bool `json:"-"`
 }
+
+// ErrClaimLost is wrapped by the refusal of a fenced write: another runner
+// took the asset over (this runner's lease lapsed), so this one must not
+// build on it, and above all must not send its generate request.
+var ErrClaimLost = errors.New("claim lost to another runner")
 
 // Validate reports the first inconsistency in r: no lineage, or a null or
 // inconsistent asset or model statistic (see State.Validate).

@@ -183,6 +183,73 @@ func (s *Store) Edit(addrs []string, fn func(*State) error) error {
 	return nil
 }
 
+// EditFenced is Edit for a write that must only be committed while this
+// runner still holds the claims of the assets it writes: the intent
+// written before a generate request, with several runners on one
+// campaign. Its record is appended alone, after the records queued before
+// it, and applied in memory only once durable. If the backend refuses it
+// (an error wrapping ErrClaimLost), nothing is written, the state is as
+// before, and the store stays usable.
+func (s *Store) EditFenced(addrs []string, fn func(*State) error) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+	}
+	if s.broken != nil {
+		return fmt.Errorf("updating %s: %w", s.name, s.broken)
+	}
+	// What was queued before comes first, so the records stay in order.
+	if err := s.flushLocked(); err != nil {
+		return fmt.Errorf("writing state %s: %w", s.name, err)
+	}
+	part := s.part(addrs)
+	if err := fn(part); err != nil {
+		return err
+	}
+	rec, err := s.diff(addrs, part)
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", s.name, err)
+	}
+	rec.Fenced = true
+	if err := s.backend.Append(rec); err != nil {
+		if !errors.Is(err, ErrClaimLost) {
+			s.broken = fmt.Errorf("an earlier write failed: %w", err)
+		}
+		return fmt.Errorf("writing state %s: %w", s.name, err)
+	}
+	if err := rec.Apply(s.state); err != nil {
+		return fmt.Errorf("updating %s: %w", s.name, err) // unreachable: diff set serial and lineage
+	}
+	s.pending++
+	s.since++
+	return nil
+}
+
+// flushLocked makes the queued records durable. The caller holds flushMu
+// and mu.
+func (s *Store) flushLocked() error {
+	b := s.open
+	if !s.written {
+		return s.compactTo(s.state)
+	}
+	if len(b.recs) == 0 {
+		return nil
+	}
+	s.open = &commitBatch{}
+	err := s.appendRecords(b.recs)
+	b.done, b.err = true, err
+	if err != nil {
+		s.broken = fmt.Errorf("an earlier write failed: %w", err)
+		return err
+	}
+	s.pending += len(b.recs)
+	s.since += len(b.recs)
+	return nil
+}
+
 // queue runs fn, applies its record to the state in memory and adds it to
 // the open batch, which it returns.
 func (s *Store) queue(addrs []string, fn func(*State) error) (*commitBatch, error) {
