@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 
 	"github.com/xpflow/xpflow/internal/state"
 )
@@ -25,8 +26,12 @@ func (a *applier) complete(ctx context.Context, nd *node, rec *state.Asset, urls
 	// Keep what is known of outputs already recorded (a re-download): a
 	// failed download must not erase the record of a file still intact.
 	known := map[string]state.Output{}
+	want := map[string]string{} // a recorded sha256 is what the bytes must hash to
 	for _, o := range rec.Outputs {
 		known[o.URL] = o
+		if o.SHA256 != "" {
+			want[o.URL] = o.SHA256
+		}
 	}
 	rec.Outputs = make([]state.Output, len(urls))
 	for i, u := range urls {
@@ -51,8 +56,16 @@ func (a *applier) complete(ctx context.Context, nd *node, rec *state.Asset, urls
 	if err != nil {
 		return result{outcome: OutcomeFailed, message: "download not started: apply stopped; apply again to download"}, nil
 	}
-	outs, err := a.dl.fetch(ctx, nd.addr, urls)
+	outs, err := a.dl.fetch(ctx, nd.addr, urls, want)
 	release()
+	var mismatch *HashMismatchError
+	if errors.As(err, &mismatch) {
+		// Never accepted, never retried on its own: the record keeps
+		// the hash of the bytes that were paid for.
+		msg := mismatch.Error()
+		a.emit(nd.addr, PhaseFailed, msg, nil)
+		return result{outcome: OutcomeFailed, message: msg}, nil
+	}
 	if urlExpired(err) {
 		msg := expiredMessage(nd.addr, rec, err)
 		a.emit(nd.addr, PhaseExpired, msg, nil)

@@ -106,8 +106,10 @@ func extFor(rawURL, contentType string) string {
 }
 
 // fetch downloads every url of addr, retrying each a few times, and returns
-// the outputs with their files relative to the spec directory.
-func (d *downloader) fetch(ctx context.Context, addr string, urls []string) ([]state.Output, error) {
+// the outputs with their files relative to the spec directory. want, when
+// it has an entry for url i, is the sha256 the state records for it: bytes
+// that hash otherwise are not accepted (a *HashMismatchError).
+func (d *downloader) fetch(ctx context.Context, addr string, urls []string, want map[string]string) ([]state.Output, error) {
 	outs := make([]state.Output, 0, len(urls))
 	for i, u := range urls {
 		var out state.Output
@@ -116,9 +118,10 @@ func (d *downloader) fetch(ctx context.Context, addr string, urls []string) ([]s
 			if attempt > 0 && !clock.Sleep(d.clock, time.Duration(attempt)*time.Second, ctx.Done()) {
 				return nil, ctx.Err()
 			}
-			out, err = d.one(ctx, addr, i, len(urls), u)
+			out, err = d.one(ctx, addr, i, len(urls), u, want[u])
 			var perm *permanentError
-			if err == nil || errors.As(err, &perm) || ctx.Err() != nil {
+			var mismatch *HashMismatchError
+			if err == nil || errors.As(err, &perm) || errors.As(err, &mismatch) || ctx.Err() != nil {
 				break
 			}
 		}
@@ -146,7 +149,39 @@ func urlExpired(err error) bool {
 
 func (e *permanentError) Error() string { return e.msg }
 
-func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL string) (state.Output, error) {
+// HashMismatchError is a download whose bytes do not hash to the sha256
+// the state records for its URL: the CDN served other bytes than those
+// recorded. They are not accepted: the record keeps its hash, and the
+// bytes are kept apart, in Quarantine, for the user to inspect.
+type HashMismatchError struct {
+	Addr       string
+	URL        string
+	Recorded   string // the sha256 the state holds
+	Got        string // the sha256 of the bytes served
+	Quarantine string // where the bytes served are, relative to the spec directory
+}
+
+func (e *HashMismatchError) Error() string {
+	return fmt.Sprintf("%s: the bytes downloaded from %s have sha256 %s, but the state records sha256 %s for them; "+
+		"not accepted: the record is unchanged, and the downloaded bytes are kept apart in %s", e.Addr, e.URL, e.Got, e.Recorded, e.Quarantine)
+}
+
+// sameSHA256 reports whether two sha256 hex digests are equal, with or
+// without a "sha256:" prefix and whatever their case.
+func sameSHA256(a, b string) bool {
+	return strings.EqualFold(strings.TrimPrefix(a, "sha256:"), strings.TrimPrefix(b, "sha256:"))
+}
+
+// QuarantinePath is where downloaded bytes that do not match the recorded
+// sha256 are kept: beside the output's own name, marked with the first 8
+// hex digits of what they hash to (out/image.hero/output.png ->
+// out/image.hero/output.mismatch-1a2b3c4d.png).
+func QuarantinePath(stable, got string) string {
+	ext := filepath.Ext(stable)
+	return strings.TrimSuffix(stable, ext) + ".mismatch-" + got[:min(8, len(got))] + ext
+}
+
+func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL, want string) (state.Output, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return state.Output{}, &permanentError{msg: fmt.Sprintf("refusing output URL %q: only http and https URLs are downloaded", rawURL)}
@@ -163,15 +198,32 @@ func (d *downloader) one(ctx context.Context, addr string, i, n int, rawURL stri
 	if err := checkResponse(resp, d.maxBytes); err != nil {
 		return state.Output{}, err
 	}
-	dest, sum, size, err := writeOutput(OutputPath(d.outDir, addr, i, n, extFor(rawURL, resp.Header.Get("Content-Type"))), resp.Body, d.maxBytes)
+	stable := OutputPath(d.outDir, addr, i, n, extFor(rawURL, resp.Header.Get("Content-Type")))
+	tmp, sum, size, err := writeFile(filepath.Dir(stable), resp.Body, d.maxBytes)
 	if err != nil {
 		return state.Output{}, err
 	}
-	rel, err := filepath.Rel(d.specDir, dest)
-	if err != nil {
-		rel = dest
+	dest := stable
+	if want != "" && !sameSHA256(want, sum) {
+		dest = QuarantinePath(stable, sum)
 	}
-	return state.Output{URL: rawURL, File: filepath.ToSlash(rel), SHA256: sum, Bytes: size}, nil
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Remove(tmp)
+		return state.Output{}, err
+	}
+	if dest != stable {
+		return state.Output{}, &HashMismatchError{Addr: addr, URL: rawURL, Recorded: want, Got: sum, Quarantine: d.rel(dest)}
+	}
+	return state.Output{URL: rawURL, File: d.rel(dest), SHA256: sum, Bytes: size}, nil
+}
+
+// rel returns path relative to the spec directory, with slashes.
+func (d *downloader) rel(path string) string {
+	rel, err := filepath.Rel(d.specDir, path)
+	if err != nil {
+		rel = path
+	}
+	return filepath.ToSlash(rel)
 }
 
 // ContentPath is the content-addressed name of an earlier take of the

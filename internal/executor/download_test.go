@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,6 +170,82 @@ image "hero" {
 		}
 		if a.Status != state.StatusCompleted {
 			t.Errorf("apply %d: state says %q, want completed", i, a.Status)
+		}
+	}
+	if diff := cmp.Diff(1, h.sim.Server.Counters().Generates); diff != "" {
+		t.Errorf("generates (-want +got):\n%s", diff)
+	}
+}
+
+// TestRedownloadCheckedAgainstRecordedSHA256: apply on a machine that
+// lacks a recorded output downloads it again from its recorded URL, and
+// accepts the bytes only if they hash to the recorded sha256. Bytes that
+// do not are never recorded in its place: the record keeps its hash, the
+// bytes are kept apart for inspection, and the failure names the asset
+// and both hashes.
+func TestRedownloadCheckedAgainstRecordedSHA256(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, `
+image "hero" {
+  model  = "bytedance/seedream-4.5"
+  prompt = "Hero shot"
+}
+`)
+	h.apply(t, run{})
+	first := h.snapshot(t).Assets["image.hero"].Outputs[0]
+	served := urlSHA256(t, first.URL)
+	if first.SHA256 != served || first.File == "" {
+		t.Fatalf("first apply recorded %+v, want the file and sha256 %s", first, served)
+	}
+	file := filepath.Join(h.dir, filepath.FromSlash(first.File))
+
+	// A lost file is downloaded again and accepted: the bytes match.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := h.apply(t, run{})
+	if got := outcomes(sum)["image.hero"]; got != executor.OutcomeDone {
+		t.Fatalf("re-download of matching bytes ended %q, want done", got)
+	}
+	if got := fileSHA256(t, file); got != served {
+		t.Errorf("re-downloaded file has sha256 %s, want %s", got, served)
+	}
+
+	// The record says the paid output hashed otherwise: the bytes the CDN
+	// serves now are not the ones recorded.
+	paid := sha256.Sum256([]byte("the bytes that were paid for"))
+	recorded := hex.EncodeToString(paid[:])
+	h.editState(t, func(st *state.State) { st.Assets["image.hero"].Outputs[0].SHA256 = recorded })
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		sum, _, err := h.tryApply(t, run{})
+		if err != nil {
+			t.Fatalf("apply %d: %v", i, err)
+		}
+		f := sum.Failed()
+		if len(f) != 1 || f[0].Addr != "image.hero" {
+			t.Fatalf("apply %d: Failed() = %+v, want image.hero", i, f)
+		}
+		for _, want := range []string{"image.hero", recorded, served, "not accepted"} {
+			if !strings.Contains(f[0].Message, want) {
+				t.Errorf("apply %d: message %q does not say %q", i, f[0].Message, want)
+			}
+		}
+		a := h.snapshot(t).Assets["image.hero"]
+		if got := a.Outputs[0]; got.SHA256 != recorded || got.URL != first.URL {
+			t.Errorf("apply %d: the record now holds %+v, want sha256 %s kept", i, got, recorded)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Errorf("apply %d: %s exists (%v): unchecked bytes under the output's name", i, first.File, err)
+		}
+		q := executor.QuarantinePath(file, served)
+		if got := fileSHA256(t, q); got != served {
+			t.Errorf("apply %d: quarantined file has sha256 %s, want %s", i, got, served)
+		}
+		if !strings.Contains(f[0].Message, filepath.ToSlash(strings.TrimPrefix(q, h.dir+string(filepath.Separator)))) {
+			t.Errorf("apply %d: message %q does not name the quarantined file", i, f[0].Message)
 		}
 	}
 	if diff := cmp.Diff(1, h.sim.Server.Counters().Generates); diff != "" {

@@ -48,7 +48,7 @@ func TestDownloadRules(t *testing.T) {
 			out := t.TempDir()
 			d := &downloader{http: srv.Client(), clock: clock.Scaled(time.Now(), 1000), maxBytes: 1024,
 				attempts: 3, specDir: out, outDir: out}
-			outs, err := d.fetch(context.Background(), `image.hero["a"]`, []string{tc.url})
+			outs, err := d.fetch(context.Background(), `image.hero["a"]`, []string{tc.url}, nil)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("fetch: %v", err)
