@@ -97,10 +97,11 @@ func (r userResult) must(t *testing.T, want int, args ...string) userResult {
 }
 
 // workspace is a temp directory holding campaign/quick.xp.hcl, served by
-// its own simulator. It returns the workspace root and the environment.
-func workspace(t *testing.T, spec string) (string, []string) {
+// its own simulator, configured further by opts. It returns the workspace
+// root and the environment.
+func workspace(t *testing.T, spec string, opts ...sim.Option) (string, []string) {
 	t.Helper()
-	run, err := sim.Start("", sim.WithKey(testKey, 100000), sim.WithRateLimit(0))
+	run, err := sim.Start("", append([]sim.Option{sim.WithKey(testKey, 100000), sim.WithRateLimit(0)}, opts...)...)
 	if err != nil {
 		t.Fatalf("start simulator: %v", err)
 	}
