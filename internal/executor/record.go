@@ -40,7 +40,11 @@ func (a *applier) write(edit func([]string, func(*state.State) error) error, rec
 			if st.Assets == nil {
 				st.Assets = map[string]*state.Asset{}
 			}
-			cp.Takes = keepTakes(a.dl.specDir, st.Assets[cp.Address], cp)
+			takes, err := keepTakes(a.dl.specDir, st.Assets[cp.Address], cp)
+			if err != nil {
+				return err
+			}
+			cp.Takes = takes
 			st.Assets[cp.Address] = cp
 		}
 		if extra != nil {

@@ -81,6 +81,37 @@ func TestReplaceKeepsEveryPaidTake(t *testing.T) {
 	}
 }
 
+// TestReplaceThatCannotKeepThePaidTakeIsNotSent: when the previous take's
+// file can get no content-addressed name (here a directory sits there, so
+// both the hard link and the copy fail), pinTake used to leave the take at
+// the stable name, which the new download then overwrote. The replace
+// must stop before its request is sent, with the paid file untouched.
+func TestReplaceThatCannotKeepThePaidTakeIsNotSent(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.write(t, heroSpec)
+	h.apply(t, run{})
+	first := h.snapshot(t).Assets["image.hero"].Outputs[0]
+	ca := filepath.Join(h.dir, executor.ContentPath(filepath.FromSlash(first.File), first.SHA256))
+	if err := os.MkdirAll(filepath.Join(ca, "occupied"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	paid := h.sim.Server.Counters().Generates
+
+	_, _, err := h.tryApply(t, run{replace: []string{"image.hero"}})
+	if err == nil || !strings.Contains(err.Error(), "keeping the previous take of image.hero") {
+		t.Fatalf("replace with the take's second name blocked: %v, want an error about keeping the previous take", err)
+	}
+	if n := h.sim.Server.Counters().Generates; n != paid {
+		t.Errorf("the replace sent %d generate requests, want none before the paid take is kept", n-paid)
+	}
+	if got := fileSHA256(t, filepath.Join(h.dir, filepath.FromSlash(first.File))); got != first.SHA256 {
+		t.Errorf("%s holds sha256 %s, want the paid take's %s", first.File, got, first.SHA256)
+	}
+	if rec := h.snapshot(t).Assets["image.hero"]; rec.Status != state.StatusCompleted || rec.Outputs[0].SHA256 != first.SHA256 {
+		t.Errorf("image.hero after the refused replace: %+v, want the paid take still current", rec)
+	}
+}
+
 // TestSecondLineageIsRefusedTheOutputDirectory: two states (here the
 // default one and -state other.json) applying one spec wrote the same
 // output files, each overwriting the other's paid outputs. The output
