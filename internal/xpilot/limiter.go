@@ -197,7 +197,7 @@ func (l *Limiter) release(g *grant) {
 		l.leaves.insert(g.at.Add(Window))
 	}
 	if l.shared != nil && g.seq != 0 {
-		l.shared.closeEntry(l, g.seq)
+		l.shared.closeEntry(l, g)
 	}
 	l.dispatchLocked()
 	l.armLocked()

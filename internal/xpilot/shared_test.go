@@ -213,13 +213,98 @@ func TestSharedLimiterGoesOnWhenTheLedgerFails(t *testing.T) {
 		}
 	}
 	if st.calls != 1 {
-		t.Errorf("store tried %d times, want once: sharing stops after a failure", st.calls)
+		t.Errorf("store tried %d times, want once: it is tried again only after a backoff", st.calls)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "lock busy") || !strings.Contains(warnings[0], "own requests only") {
 		t.Errorf("warnings = %q, want one naming the cause", warnings)
 	}
 	if s := l.Stats(); s.InWindow != 2 {
 		t.Errorf("InWindow = %d, want 2: the limit still holds without the ledger", s.InWindow)
+	}
+}
+
+// flakyStore is a ledger that fails its first fails updates, as a
+// database does while it restarts, and records when each was tried.
+type flakyStore struct {
+	window.Store
+	clock clock.Clock
+	fails int
+	tries []time.Time
+}
+
+func (s *flakyStore) Update(ctx context.Context, fn func(*window.Ledger) bool) error {
+	s.tries = append(s.tries, s.clock.Now())
+	if len(s.tries) <= s.fails {
+		return errors.New("connection refused")
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// TestSharedLimiterRestoresSharingAfterAnOutage: a ledger that fails for a
+// while (Postgres down) suspends sharing, not for good: the limiter counts
+// its own requests alone, tries the ledger again after 1 s, then twice as
+// long each time up to 30 s, and once it answers records the requests it
+// made meanwhile, so that another process sees them, and shares again. It
+// says so once when the ledger goes and once when it comes back.
+func TestSharedLimiterRestoresSharingAfterAnOutage(t *testing.T) {
+	f := clock.NewFake(t0)
+	dir := t.TempDir()
+	open := func() window.Store {
+		s, err := window.OpenFile(dir, window.Name("http://sim", testKey), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	const fails = 7
+	flaky := &flakyStore{Store: open(), clock: f, fails: fails}
+	var warnings []string
+	a := NewSharedLimiter(100, f, flaky, func(w string) { warnings = append(warnings, w) })
+	b := NewSharedLimiter(100, f, open(), func(w string) { t.Errorf("unexpected warning for b: %s", w) })
+	var grants []time.Time
+	const seconds = 100
+	for i := range seconds {
+		if i > 0 {
+			f.Advance(time.Second)
+		}
+		if err := a.Wait(context.Background(), PrioritySubmit); err != nil {
+			t.Fatal(err)
+		}
+		grants = append(grants, f.Now())
+	}
+	// Tried at once, then 1, 2, 4, 8, 16 and 30 (not 32) s after each
+	// failure; from the first success on, at every grant.
+	want := []time.Duration{0, 1, 3, 7, 15, 31, 61, 91}
+	for s := 92; s < seconds; s++ {
+		want = append(want, time.Duration(s))
+	}
+	for i := range want {
+		want[i] *= time.Second
+	}
+	var got []time.Duration
+	for _, at := range flaky.tries {
+		got = append(got, at.Sub(t0))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("times the ledger was tried (-want +got):\n%s", diff)
+	}
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "connection refused") || !strings.Contains(warnings[0], "own requests only") ||
+		!strings.Contains(warnings[1], "sharing it again") {
+		t.Errorf("warnings = %q, want one when the ledger fails, naming the cause, and one when it answers again", warnings)
+	}
+	// Another process sees every request of a still in the window,
+	// those granted during the outage included.
+	if err := b.Wait(context.Background(), PrioritySubmit); err != nil {
+		t.Fatal(err)
+	}
+	inWindow := 0
+	for _, g := range grants {
+		if g.Add(window.Window + window.Grace).After(f.Now()) {
+			inWindow++
+		}
+	}
+	if got := b.Stats().Others; got != inWindow {
+		t.Errorf("b counts %d requests of a's, want the %d still in the window", got, inWindow)
 	}
 }
 
