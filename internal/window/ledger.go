@@ -16,9 +16,12 @@ const Window = time.Minute
 const Grace = time.Second
 
 // OpenMax bounds how long an open entry (a request whose answer has not come
-// back) stays in the window: its request reached the server long before,
-// and a process killed mid-request must not hold its slots for ever.
-const OpenMax = 2 * Window
+// back) stays in the window, dated from its grant: the server counts a
+// request from its arrival, right after the grant, for one window, so an
+// open entry older than that counts there no more. A process killed
+// mid-request never closes its entries; they stop holding anyone one
+// window after their grant, never longer.
+const OpenMax = Window
 
 // MaxEntries bounds a ledger; the oldest entries go first beyond it. No
 // limit a key can hold in practice comes near it (the API allows 30 a

@@ -141,6 +141,25 @@ func TestOthersAndCount(t *testing.T) {
 	}
 }
 
+// TestDeadProcessBlocksNoLongerThanTheWindow: the open entries of a
+// process killed mid-request are never closed; they must stop counting
+// one window after their grant, as the server stops counting their
+// requests then, so that they never hold a command for longer than the
+// window itself.
+func TestDeadProcessBlocksNoLongerThanTheWindow(t *testing.T) {
+	var l Ledger
+	for i := range 30 {
+		l.Add("dead", uint64(i+1), at(0), true)
+	}
+	if l.Prune(at(Window - time.Nanosecond)); len(l.Entries) != 30 {
+		t.Fatalf("%d entries just before the window ends, want 30: a request in flight counts", len(l.Entries))
+	}
+	l.Prune(at(Window))
+	if ends, open := l.Others("me"); len(ends) != 0 || open || len(l.Entries) != 0 {
+		t.Errorf("one window after their grant, the dead process's entries still count: %v (open %v)", ends, open)
+	}
+}
+
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	l := Ledger{ClosedUntil: at(7 * time.Second), Entries: []Entry{{Owner: "a1", At: at(0)}, {Owner: "b2", Seq: 3, At: at(time.Second), Open: true}}}
 	got, err := Decode(l.Encode())

@@ -345,7 +345,8 @@ func (l *Limiter) nextFreeLocked() (next time.Time, ok bool) {
 	}
 	if sh := l.shared; sh != nil && sh.othersOpen {
 		// Another process's request in flight ends its slot up to
-		// OpenMax ahead; its answer will bring that closer, so look again.
+		// window.OpenMax after its grant; its answer moves that end (to a
+		// window after the answer), so look again.
 		if again := l.clock.Now().Add(recheckOpen); again.Before(next) {
 			next = again
 		}

@@ -308,6 +308,40 @@ func TestSharedLimiterRestoresSharingAfterAnOutage(t *testing.T) {
 	}
 }
 
+// TestDeadProcessHoldsTheWindowNoLongerThanAMinute: a process killed
+// with its requests in flight leaves open entries filling the window; a
+// command started then waits for them, but no longer than the window.
+func TestDeadProcessHoldsTheWindowNoLongerThanAMinute(t *testing.T) {
+	f := clock.NewFake(t0)
+	dir := t.TempDir()
+	store, err := window.OpenFile(dir, window.Name("http://sim", testKey), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.Update(context.Background(), func(led *window.Ledger) bool {
+		for i := range 3 {
+			led.Add("killed-mid-request", uint64(i+1), t0, true)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewSharedLimiter(3, f, store, func(w string) { t.Errorf("unexpected warning: %s", w) })
+	var active atomic.Int64
+	active.Store(1)
+	done := make(chan struct{})
+	go drive(f, l, &active, done)
+	err = l.Wait(context.Background(), PrioritySubmit)
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := f.Now().Sub(t0); waited <= 0 || waited > window.Window {
+		t.Errorf("waited %s for a dead process's requests, want more than nothing and at most %s", waited, window.Window)
+	}
+}
+
 // TestTwoClientsOneKeyAgainstTheSimulator runs two clients of one key, each
 // with its own shared limiter, against the simulator over HTTP: between
 // them they ask for twice the limit, and no request is refused.
