@@ -234,7 +234,7 @@ func (v *liveView) frame(now time.Time, width int) []string {
 		label := fmt.Sprintf("  %-19s ", phaseLabel(a.phase))
 		tail := "  " + roundDur(now.Sub(since))
 		room := width - runeLen(label) - runeLen(tail)
-		out = append(out, label+truncate(addr, room)+tail)
+		out = append(out, label+truncateAddr(addr, room)+tail)
 	}
 	if hidden := len(v.order) - len(rows); hidden > 0 {
 		out = append(out, fmt.Sprintf("  … and %d more in flight", hidden))
@@ -355,6 +355,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// truncateAddr shortens an address to n runes by cutting its block name,
+// so that the instance key, which tells rows of one block apart, stays:
+// video.a_long_na…["market-09"]. An address whose key alone does not fit
+// is cut at the end.
+func truncateAddr(addr string, n int) string {
+	i := strings.IndexByte(addr, '[')
+	key := addr[max(i, 0):]
+	if runeLen(addr) <= n || i <= 0 || runeLen(key)+2 > n {
+		return truncate(addr, n)
+	}
+	return truncate(addr[:i], n-runeLen(key)) + key
 }
 
 // Close stops redrawing and leaves the finished lines, without the frame,

@@ -75,7 +75,7 @@ func TestLiveFrameFortyAssets(t *testing.T) {
 			t.Errorf("line of %d columns at width 80: %q", n, l)
 		}
 	}
-	if want := "  generating          video.a_rather_long_block_name_for_a_spot[\"market-09…  49s"; frame[0] != want {
+	if want := "  generating          video.a_rather_long_block_name_for_a_sp…[\"market-09\"]  49s"; frame[0] != want {
 		t.Errorf("first row:\n got %q\nwant %q", frame[0], want)
 	}
 }
@@ -202,5 +202,25 @@ func TestLiveExpiredFinishes(t *testing.T) {
 	v.Close()
 	if want := "  30.0s  expired      video.a  $2.40  output URL expired\n"; !strings.Contains(buf.String(), want) {
 		t.Errorf("no finished line %q in:\n%s", want, buf.String())
+	}
+}
+
+// TestTruncateAddr: a row cuts the block name and keeps the instance key;
+// with no key, or a key too long to keep, it cuts the end.
+func TestTruncateAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		n    int
+		want string
+	}{
+		{`video.spot["a"]`, 20, `video.spot["a"]`},
+		{`video.a_long_name["market-09"]`, 21, `video.a…["market-09"]`},
+		{`video.a_long_name_without_a_key`, 12, `video.a_lon…`},
+		{`video.x["a key far longer than the room"]`, 12, `video.x["a …`},
+	} {
+		got := truncateAddr(tc.addr, tc.n)
+		if got != tc.want || utf8.RuneCountInString(got) > tc.n {
+			t.Errorf("truncateAddr(%q, %d) = %q, want %q", tc.addr, tc.n, got, tc.want)
+		}
 	}
 }
