@@ -6,6 +6,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/xpflow/xpflow/internal/sim"
 )
 
 // TestHostileSpecFilesNeverCrashAnyCommand: 100,000 nested "[" overflowed
@@ -58,5 +61,45 @@ func TestHostileSpecFilesNeverCrashAnyCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExpiredLinkIsSaidOnceAndNotRetried: after a CDN link expired before
+// its download, every later apply tried it again and exited 1 the same
+// way, and plan kept promising "download ... at no cost". The apply that
+// finds the expiry says the one true thing; later plans show the asset as
+// expired with what -replace does, and later applies leave it alone.
+func TestExpiredLinkIsSaidOnceAndNotRetried(t *testing.T) {
+	run, err := sim.Start("", sim.WithKey(testKey, 100000), sim.WithRateLimit(0),
+		sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run.Close() })
+	root, _ := workspace(t, quickCampaign)
+	env := []string{"XPILOT_BASE_URL=" + run.URL, "XPILOT_API_KEY=" + testKey, "XPILOT_RATE_LIMIT=600"}
+	u := userRun{dir: filepath.Join(root, "campaign"), env: env}
+
+	first := u.run(t, "apply", "-auto-approve")
+	if first.code != 1 || !strings.Contains(first.stdout+first.stderr, "paid and recorded") {
+		t.Fatalf("apply that meets the expired link: exit %d, want 1 and 'paid and recorded'\nstdout:\n%s\nstderr:\n%s",
+			first.code, first.stdout, first.stderr)
+	}
+	plan := u.run(t, "plan").must(t, 0, "plan")
+	for _, want := range []string{"No changes", "expired (1):", `image.hero["aurora"]`, `-replace image.hero["aurora"]`, "generates it again (about $"} {
+		if !strings.Contains(plan.stdout, want) {
+			t.Errorf("plan after the expiry does not say %q:\n%s", want, plan.stdout)
+		}
+	}
+	if strings.Contains(plan.stdout, "download") && !strings.Contains(plan.stdout, "before download") && !strings.Contains(plan.stdout, "downloaded") {
+		t.Errorf("plan after the expiry still offers a download:\n%s", plan.stdout)
+	}
+	cdn := run.Server.Counters().CDN
+	u.run(t, "apply", "-auto-approve").must(t, 0, "apply", "-auto-approve")
+	if got := run.Server.Counters().CDN - cdn; got != 0 {
+		t.Errorf("the apply after the expiry asked the CDN %d times, want 0", got)
+	}
+	if got := run.Server.Counters().Generates; got != 2 {
+		t.Errorf("%d generate requests in all, want 2 (text and image, once each)", got)
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/xpflow/xpflow/internal/clock"
 	"github.com/xpflow/xpflow/internal/executor"
-	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/state"
 	"github.com/xpflow/xpflow/internal/xpilot"
 )
@@ -175,7 +174,7 @@ func execute(ctx context.Context, env *Env, in *interrupts, pl *planned, c *conn
 func toRun(pl *planned) int {
 	n := 0
 	for _, node := range pl.plan.Nodes {
-		if !node.Excluded && node.Action != planner.ActionNoop {
+		if !node.Excluded && !node.Action.Idle() {
 			n++
 		}
 	}

@@ -145,6 +145,7 @@ func TestApplyJSONEvents(t *testing.T) {
 		WallSeconds           *float64          `json:"wall_seconds"`
 		Interrupted           *bool             `json:"interrupted"`
 		Failed                []jsonFailedAsset `json:"failed"`
+		Expired               []jsonFailedAsset `json:"expired"`
 	}
 	var events []event
 	for i, line := range lines {

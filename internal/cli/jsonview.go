@@ -87,6 +87,7 @@ type jsonSummaryEvent struct {
 	WallSeconds           float64           `json:"wall_seconds"`
 	Interrupted           bool              `json:"interrupted"`
 	Failed                []jsonFailedAsset `json:"failed"`
+	Expired               []jsonFailedAsset `json:"expired"`
 }
 
 type jsonFailedAsset struct {
@@ -99,7 +100,8 @@ type jsonFailedAsset struct {
 func (v *jsonView) Summary(s *executor.Summary) {
 	ev := jsonSummaryEvent{Type: "summary", Counts: map[string]int{}, EstimatedCostCents: s.EstimatedCents,
 		UnpricedAssets: s.Unpriced, ActualCostCents: s.ActualCents, RemainingCreditsCents: s.RemainingCents,
-		APIRequests: s.Requests, WallSeconds: s.Wall.Seconds(), Interrupted: s.Interrupted, Failed: []jsonFailedAsset{}}
+		APIRequests: s.Requests, WallSeconds: s.Wall.Seconds(), Interrupted: s.Interrupted, Failed: []jsonFailedAsset{},
+		Expired: []jsonFailedAsset{}}
 	for o, n := range s.Counts() {
 		ev.Counts[string(o)] = n
 	}
@@ -108,8 +110,12 @@ func (v *jsonView) Summary(s *executor.Summary) {
 			ev.ByOtherRunners++
 		}
 	}
-	for _, a := range append(s.Failed(), s.Expired()...) {
+	for _, a := range s.Failed() {
 		ev.Failed = append(ev.Failed, jsonFailedAsset{Address: a.Addr, Outcome: string(a.Outcome), Message: a.Message})
+	}
+	// Paid and recorded, not failed: the link expired before the download.
+	for _, a := range s.Expired() {
+		ev.Expired = append(ev.Expired, jsonFailedAsset{Address: a.Addr, Outcome: string(a.Outcome), Message: a.Message})
 	}
 	v.write(ev)
 }

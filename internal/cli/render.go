@@ -33,7 +33,7 @@ func newPalette(on bool) palette {
 
 // actionOrder is how plan groups assets.
 var actionOrder = []planner.Action{planner.ActionCreate, planner.ActionReplace, planner.ActionRetry,
-	planner.ActionResume, planner.ActionDownload, planner.ActionUnknown}
+	planner.ActionResume, planner.ActionDownload, planner.ActionUnknown, planner.ActionExpired}
 
 func (pal palette) action(a planner.Action) (string, *color.Color) {
 	switch a {
@@ -41,7 +41,7 @@ func (pal palette) action(a planner.Action) (string, *color.Color) {
 		return "+", pal.create
 	case planner.ActionReplace, planner.ActionRetry:
 		return "~", pal.replace
-	case planner.ActionUnknown:
+	case planner.ActionUnknown, planner.ActionExpired:
 		return "!", pal.bad
 	case planner.ActionForget:
 		return "-", pal.bad
@@ -55,23 +55,14 @@ func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 	pal := newPalette(colorOn)
 	if !p.HasChanges() {
 		fmt.Fprintf(w, "No changes. %d assets are up to date.\n", p.Counts()[planner.ActionNoop])
+		// Nothing to do, but a paid output that can no longer be had is
+		// said every time, not only by the apply that found it.
+		renderGroup(w, pal, p, planner.ActionExpired)
 		return
 	}
 	fmt.Fprintln(w, "xpflow will perform these actions:")
 	for _, act := range actionOrder {
-		var nodes []*planner.Node
-		for _, n := range p.Nodes {
-			if !n.Excluded && n.Action == act {
-				nodes = append(nodes, n)
-			}
-		}
-		if len(nodes) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("%s (%d):", act, len(nodes)))
-		for _, n := range nodes {
-			renderNode(w, pal, n)
-		}
+		renderGroup(w, pal, p, act)
 	}
 	if len(p.Forget) > 0 {
 		fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("forget (%d): no longer in the spec; the record is dropped, files stay", len(p.Forget)))
@@ -84,6 +75,23 @@ func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(p))
 	fmt.Fprintln(w, costLine(p))
+}
+
+// renderGroup prints the plan's nodes whose action is act, if any.
+func renderGroup(w io.Writer, pal palette, p *planner.Plan, act planner.Action) {
+	var nodes []*planner.Node
+	for _, n := range p.Nodes {
+		if !n.Excluded && n.Action == act {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("%s (%d):", act, len(nodes)))
+	for _, n := range nodes {
+		renderNode(w, pal, n)
+	}
 }
 
 func renderNode(w io.Writer, pal palette, n *planner.Node) {
@@ -188,6 +196,8 @@ func summaryLine(p *planner.Plan) string {
 		case counts[a] == 0:
 		case a == planner.ActionNoop:
 			parts = append(parts, fmt.Sprintf("%d unchanged", counts[a]))
+		case a == planner.ActionExpired:
+			parts = append(parts, fmt.Sprintf("%d paid but expired before download", counts[a]))
 		case a == planner.ActionUnknown:
 			part := fmt.Sprintf("%d with an unknown outcome", counts[a])
 			if cents, unpriced := p.MayBePaidCents(); len(p.MayBePaid()) > 0 {

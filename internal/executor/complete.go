@@ -67,6 +67,16 @@ func (a *applier) complete(ctx context.Context, nd *node, rec *state.Asset, urls
 		return result{outcome: OutcomeFailed, message: msg}, nil
 	}
 	if urlExpired(err) {
+		// Recorded, so that plan stops offering a download that cannot
+		// succeed and later applies do not try it again.
+		for i := range rec.Outputs {
+			if rec.Outputs[i].File == "" {
+				rec.Outputs[i].Expired = true
+			}
+		}
+		if err := a.record(rec, nil); err != nil {
+			return result{outcome: OutcomeFailed, message: err.Error()}, err
+		}
 		msg := expiredMessage(nd.addr, rec, err)
 		a.emit(nd.addr, PhaseExpired, msg, nil)
 		return result{outcome: OutcomeExpired, message: msg}, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xpflow/xpflow/internal/executor"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/sim"
 	"github.com/xpflow/xpflow/internal/state"
 )
@@ -135,11 +136,13 @@ image "hero" {
 }
 
 // TestExpiredOutputURLSaysOneTrueThing: an expired CDN link used to say
-// both "use -replace" and "apply again to retry the download", and the
-// summary counted the asset failed while the state recorded it completed.
-// Now: one message (paid and recorded; the URL expired, the file cannot be
-// fetched; what -replace costs), outcome "expired", and another apply
-// says the same without paying.
+// both "use -replace" and "apply again to retry the download", the summary
+// counted the asset failed while the state recorded it completed, and
+// every later plan offered a download that failed the same way. Now: one
+// message (paid and recorded; the URL expired, the file cannot be fetched;
+// what -replace costs), outcome "expired", the expiry recorded in the
+// state, and later plans say "expired" while later applies leave the
+// link alone and pay nothing.
 func TestExpiredOutputURLSaysOneTrueThing(t *testing.T) {
 	h := newHarness(t, setup{sim: []sim.Option{sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond})}})
 	h.write(t, `
@@ -148,29 +151,41 @@ image "hero" {
   prompt = "Hero shot"
 }
 `)
-	for i := 1; i <= 2; i++ {
-		sum, _ := h.apply(t, run{})
-		if f := sum.Failed(); len(f) != 0 {
-			t.Errorf("apply %d: Failed() = %+v, want none: the generation did not fail", i, f)
+	sum, _ := h.apply(t, run{})
+	if f := sum.Failed(); len(f) != 0 {
+		t.Errorf("Failed() = %+v, want none: the generation did not fail", f)
+	}
+	e := sum.Expired()
+	if len(e) != 1 || e[0].Addr != "image.hero" || sum.Counts()[executor.OutcomeExpired] != 1 || sum.OK() {
+		t.Fatalf("Expired() = %+v, counts %v; want image.hero expired and the run not OK", e, sum.Counts())
+	}
+	a := h.snapshot(t).Assets["image.hero"]
+	msg := e[0].Message
+	for _, want := range []string{"paid and recorded", "task " + a.TaskID, "403", "expired", "cannot",
+		"-replace 'image.hero'", fmt.Sprintf("$%d.%02d", *a.CostCents/100, *a.CostCents%100)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not say %q", msg, want)
 		}
-		e := sum.Expired()
-		if len(e) != 1 || e[0].Addr != "image.hero" || sum.Counts()[executor.OutcomeExpired] != 1 || sum.OK() {
-			t.Fatalf("apply %d: Expired() = %+v, counts %v; want image.hero expired and the run not OK", i, e, sum.Counts())
-		}
-		a := h.snapshot(t).Assets["image.hero"]
-		msg := e[0].Message
-		for _, want := range []string{"paid and recorded", "task " + a.TaskID, "403", "expired", "cannot",
-			"-replace 'image.hero'", fmt.Sprintf("$%d.%02d", *a.CostCents/100, *a.CostCents%100)} {
-			if !strings.Contains(msg, want) {
-				t.Errorf("apply %d: message %q does not say %q", i, msg, want)
-			}
-		}
-		if strings.Contains(msg, "apply again") || strings.Contains(msg, "retry") {
-			t.Errorf("apply %d: message %q still suggests retrying, which cannot work", i, msg)
-		}
-		if a.Status != state.StatusCompleted {
-			t.Errorf("apply %d: state says %q, want completed", i, a.Status)
-		}
+	}
+	if strings.Contains(msg, "apply again") || strings.Contains(msg, "retry") {
+		t.Errorf("message %q still suggests retrying, which cannot work", msg)
+	}
+	if a.Status != state.StatusCompleted || len(a.Outputs) != 1 || !a.Outputs[0].Expired || a.Outputs[0].URL == "" {
+		t.Fatalf("state after the expiry: %+v, want completed with its URL recorded as expired", a)
+	}
+
+	cdn := h.sim.Server.Counters().CDN
+	p := h.plan(t, run{})
+	n, _ := p.Node("image.hero")
+	if n == nil || n.Action != planner.ActionExpired || !strings.Contains(n.Reason, "-replace image.hero") || p.HasChanges() {
+		t.Fatalf("plan after the expiry: %+v (changes: %v), want action expired naming -replace and no changes", n, p.HasChanges())
+	}
+	sum, _ = h.apply(t, run{})
+	if !sum.OK() || len(sum.Expired()) != 0 || sum.Counts()[executor.OutcomeUnchanged] != 1 {
+		t.Errorf("apply after the expiry: counts %v, want image.hero unchanged and the run OK: trying the link again cannot work", sum.Counts())
+	}
+	if got := h.sim.Server.Counters().CDN - cdn; got != 0 {
+		t.Errorf("apply after the expiry asked the CDN %d times, want 0", got)
 	}
 	if diff := cmp.Diff(1, h.sim.Server.Counters().Generates); diff != "" {
 		t.Errorf("generates (-want +got):\n%s", diff)

@@ -217,7 +217,9 @@ func (a *applier) visit(ctx context.Context, nd *node) (result, error) {
 	}
 	defer a.sched.gone(nd)
 	switch n.Action {
-	case planner.ActionNoop:
+	case planner.ActionNoop, planner.ActionExpired:
+		// An expired output was reported when it expired, and plan
+		// names it: trying its link again would fail the same way.
 		return result{outcome: OutcomeUnchanged}, nil
 	case planner.ActionUnknown, planner.ActionResume:
 		if a.opts.Claims == nil {

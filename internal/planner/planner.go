@@ -27,7 +27,17 @@ const (
 	ActionNoop     Action = "noop"     // completed and files intact: nothing to do
 	ActionForget   Action = "forget"   // in state but no longer in the spec: drop the record
 	ActionUnknown  Action = "unknown"  // a generate POST whose outcome was never recorded
+	// ActionExpired: completed and paid, but an output's link expired
+	// before its file was downloaded. Nothing apply can do: only -replace
+	// (a new, paid generation) gets the output.
+	ActionExpired Action = "expired"
 )
+
+// Idle reports whether apply has nothing to do for the action: the asset
+// is up to date, or its output can no longer be had without -replace.
+func (a Action) Idle() bool {
+	return a == ActionNoop || a == ActionExpired
+}
 
 // Spends reports whether the action submits a new generation.
 func (a Action) Spends() bool {
@@ -128,7 +138,7 @@ func (p *Plan) Counts() map[Action]int {
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
 	for a, n := range p.Counts() {
-		if a != ActionNoop && n > 0 {
+		if !a.Idle() && n > 0 {
 			return true
 		}
 	}
@@ -258,10 +268,17 @@ func (b *builder) node(in *spec.Instance) hcl.Diagnostics {
 	}
 	diags = append(diags, b.checkModel(n)...)
 	b.decide(n)
-	if n.Action == ActionNoop || n.Action == ActionDownload {
+	if n.Action == ActionNoop || n.Action == ActionDownload || n.Action == ActionExpired {
 		p.Scope.SetResult(n.Addr, ResultFromState(n.Prior))
 	}
 	n.Cost = b.estimate(n)
+	if n.Action == ActionExpired {
+		if n.Cost.Priced {
+			n.Reason += fmt.Sprintf(" (about $%d.%02d)", n.Cost.Cents/100, n.Cost.Cents%100)
+		} else {
+			n.Reason += " (its price is unknown)"
+		}
+	}
 	describeUnknown(n)
 	return diags
 }
@@ -313,12 +330,16 @@ func (b *builder) decide(n *Node) {
 		}
 	case prior.Status == state.StatusFailed:
 		n.Action, n.Reason = ActionRetry, "failed last time: "+prior.Error
+	case expiredOnly(prior, b.fileCheck(), b.plan.Spec.Dir):
+		n.Action = ActionExpired
+		n.Reason = "paid and recorded (task " + prior.TaskID + "), but its output link expired before the file was downloaded, " +
+			"so it cannot be fetched again; -replace " + n.Addr + " generates it again"
 	case !b.filesIntact(prior):
 		n.Action, n.Reason = ActionDownload, "a local file is missing or changed"
 	default:
 		n.Action = ActionNoop
 	}
-	if n.Action == ActionNoop || n.Action == ActionResume || n.Action == ActionDownload {
+	if n.Action == ActionNoop || n.Action == ActionResume || n.Action == ActionDownload || n.Action == ActionExpired {
 		n.Changes = nil
 	}
 }
@@ -334,11 +355,31 @@ func (b *builder) changingDeps(n *Node) []string {
 	return out
 }
 
-func (b *builder) filesIntact(a *state.Asset) bool {
-	check := b.opts.FileIntact
-	if check == nil {
-		check = FileIntact
+// fileCheck is the check of one recorded output file.
+func (b *builder) fileCheck() func(dir string, out state.Output) bool {
+	if b.opts.FileIntact != nil {
+		return b.opts.FileIntact
 	}
+	return FileIntact
+}
+
+// expiredOnly reports whether a's outputs that are not intact are all
+// recorded as expired, and there is at least one: a download cannot help.
+func expiredOnly(a *state.Asset, check func(string, state.Output) bool, dir string) bool {
+	expired := false
+	for _, o := range a.Outputs {
+		switch {
+		case o.Expired && o.File == "":
+			expired = true
+		case !check(dir, o):
+			return false // a download can still fetch this one
+		}
+	}
+	return expired
+}
+
+func (b *builder) filesIntact(a *state.Asset) bool {
+	check := b.fileCheck()
 	for _, o := range a.Outputs {
 		if !check(b.plan.Spec.Dir, o) {
 			return false

@@ -48,8 +48,11 @@ func (b *builder) files(addr, kind string, outs []state.Output) ([]file, error) 
 	var out []file
 	for _, o := range outs {
 		if o.File == "" {
-			out = append(out, file{URL: o.URL, Type: mediaType(o.URL, kind), Check: fileNotDownloaded,
-				Why: "run apply again to fetch it"})
+			why := "run apply again to fetch it"
+			if o.Expired {
+				why = "paid, but the link expired before the file was downloaded: only -replace (a new generation) gets it"
+			}
+			out = append(out, file{URL: o.URL, Type: mediaType(o.URL, kind), Check: fileNotDownloaded, Why: why})
 			continue
 		}
 		f := file{URL: o.URL, Path: o.File, Type: mediaType(o.File, kind),

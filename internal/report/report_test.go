@@ -350,3 +350,25 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredOutputCardSaysOnlyReplaceGetsIt: the card of an output whose
+// link expired before its download said "run apply again to fetch it",
+// which cannot work; it must say what can.
+func TestExpiredOutputCardSaysOnlyReplaceGetsIt(t *testing.T) {
+	b := &builder{specDir: t.TempDir()}
+	for _, tc := range []struct {
+		out  state.Output
+		want string
+	}{
+		{state.Output{URL: "https://cdn/x.png"}, "run apply again to fetch it"},
+		{state.Output{URL: "https://cdn/x.png", Expired: true}, "only -replace"},
+	} {
+		files, err := b.files("image.hero", "image", []state.Output{tc.out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 1 || files[0].Check != fileNotDownloaded || !strings.Contains(files[0].Why, tc.want) {
+			t.Errorf("output %+v: files %+v, want not downloaded, saying %q", tc.out, files, tc.want)
+		}
+	}
+}

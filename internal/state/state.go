@@ -91,12 +91,15 @@ type Take struct {
 }
 
 // Output is one generated file: its CDN URL and, once downloaded, the local
-// file (relative to the spec directory), its SHA-256 and its size.
+// file (relative to the spec directory), its SHA-256 and its size. Expired
+// records that the URL answered a download with 403, 404 or 410 before the
+// file was fetched: the output is paid for but can no longer be had.
 type Output struct {
-	URL    string `json:"url"`
-	File   string `json:"file,omitempty"`
-	SHA256 string `json:"sha256,omitempty"`
-	Bytes  int64  `json:"bytes,omitempty"`
+	URL     string `json:"url"`
+	File    string `json:"file,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	Bytes   int64  `json:"bytes,omitempty"`
+	Expired bool   `json:"expired,omitempty"`
 }
 
 // Usage is the token accounting of a text generation.
