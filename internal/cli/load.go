@@ -57,7 +57,7 @@ func printDiags(env *Env, sp *spec.Spec, diags hcl.Diagnostics) error {
 	}
 	var files map[string]*hcl.File
 	if sp != nil {
-		files = sp.Files
+		files = sp.DisplayFiles()
 	}
 	width := 0
 	if env.StdoutIsTerminal {

@@ -4,8 +4,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/state"
 )
 
 // secretSpec is a campaign in root/spec whose prompt reads path through
@@ -65,22 +69,37 @@ func TestFileFunctionCannotReadTheKey(t *testing.T) {
 }
 
 // TestKeyReadByASpecIsRedactedEverywhere: when the user lifts the
-// confinement, or keeps the key in a file inside the spec directory, the
-// key is replaced by [REDACTED] before it can reach the request, the
-// state, the report or any output.
+// confinement, keeps the key in a file inside the spec directory, types it
+// into a prompt, or a model's answer repeats it, the key is replaced by
+// [REDACTED] before it can reach the request, the state, the report or any
+// output; the state's record says where it was found, and a warning
+// points at the attribute that held it.
 func TestKeyReadByASpecIsRedactedEverywhere(t *testing.T) {
 	for name, tc := range map[string]struct {
-		path  string
-		flags []string
+		path         string
+		flags        []string
+		typed        bool // the prompt holds the key itself, not a file() of it
+		echo         bool // the model's answer repeats the key
+		wantRedacted []string
 	}{
-		"outside, allowed": {path: "../outside.txt", flags: []string{"-allow-outside-files"}},
-		"inside":           {path: "keyed.txt"},
+		"outside, allowed":    {path: "../outside.txt", flags: []string{"-allow-outside-files"}, wantRedacted: []string{"prompt"}},
+		"inside":              {path: "keyed.txt", wantRedacted: []string{"prompt"}},
+		"typed into the spec": {path: "keyed.txt", typed: true, wantRedacted: []string{"prompt"}},
+		"echoed by the model": {path: "plain.txt", echo: true, wantRedacted: []string{state.RedactedAnswer}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			run, env := startSim(t)
+			var opts []sim.Option
+			if tc.echo {
+				opts = append(opts, sim.WithFaults(sim.Faults{EchoKeyInText: true}))
+			}
+			run, env := startSim(t, opts...)
 			root := secretSpec(t, tc.path)
+			writeFile(t, root, "spec/plain.txt", "no secret here")
+			if tc.typed {
+				writeFile(t, root, "spec/main.xp.hcl", "text \"hook\" {\n  model  = \"openai/gpt-4o\"\n  prompt = \"hi "+testKey+"\"\n}\n\noutput \"hook\" {\n  value = text.hook.content\n}\n")
+			}
 			var outputs []string
-			for _, args := range [][]string{
+			for i, args := range [][]string{
 				append(append([]string{"apply", "-auto-approve"}, tc.flags...), "spec"),
 				append([]string{"output", "-dir", "spec"}, tc.flags...),
 				append([]string{"output", "-json", "-dir", "spec"}, tc.flags...),
@@ -92,6 +111,13 @@ func TestKeyReadByASpecIsRedactedEverywhere(t *testing.T) {
 					t.Fatalf("xpflow %s exited %d\n%s\n%s", strings.Join(args, " "), got.code, got.stdout, got.stderr)
 				}
 				outputs = append(outputs, got.stdout)
+				if i == 0 && !tc.echo {
+					for _, want := range []string{"API key replaced", "main.xp.hcl line 3", "text.hook", "[REDACTED]"} {
+						if !strings.Contains(got.stderr+got.stdout, want) {
+							t.Errorf("apply does not warn with %q:\nstdout:\n%s\nstderr:\n%s", want, got.stdout, got.stderr)
+						}
+					}
+				}
 			}
 			if !strings.Contains(strings.Join(outputs, ""), "[REDACTED]") {
 				t.Errorf("no output shows [REDACTED] where the key was:\n%s", strings.Join(outputs, "\n"))
@@ -101,17 +127,24 @@ func TestKeyReadByASpecIsRedactedEverywhere(t *testing.T) {
 					t.Errorf("a request body sent the key: %s", r.Body)
 				}
 			}
-			scanTree(t, filepath.Join(root, "spec"), testKey, "keyed.txt")
+			st, err := state.Load(filepath.Join(root, "spec", "xpflow.state.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Assets["text.hook"].Redacted; !slices.Equal(got, tc.wantRedacted) {
+				t.Errorf("the state records the key found in %v, want %v", got, tc.wantRedacted)
+			}
+			scanTree(t, filepath.Join(root, "spec"), testKey, "keyed.txt", "main.xp.hcl")
 		})
 	}
 }
 
 // scanTree fails the test for every file under dir (except those named
 // skip, which the user wrote) whose bytes contain secret.
-func scanTree(t *testing.T, dir, secret, skip string) {
+func scanTree(t *testing.T, dir, secret string, skip ...string) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == skip {
+		if err != nil || d.IsDir() || slices.Contains(skip, d.Name()) {
 			return err
 		}
 		b, err := os.ReadFile(p)

@@ -272,18 +272,20 @@ func (a *applier) acquire(ctx context.Context) (release func(), err error) {
 }
 
 // resolve evaluates the node's parameters with the real upstream results.
-func (a *applier) resolve(n *planner.Node) (planner.Request, error) {
+// It also returns the parameters whose value held the API key, which the
+// evaluation replaced with [REDACTED].
+func (a *applier) resolve(n *planner.Node) (planner.Request, []string, error) {
 	a.scopeMu.Lock()
 	params, _, diags := a.plan.Scope.Eval(n.Instance)
 	a.scopeMu.Unlock()
 	if diags.HasErrors() {
-		return planner.Request{}, fmt.Errorf("evaluate %s: %s", n.Addr, diags.Error())
+		return planner.Request{}, nil, fmt.Errorf("evaluate %s: %s", n.Addr, diags.Error())
 	}
 	req, err := planner.RequestFromParams(n.Kind, params)
 	if err != nil {
-		return planner.Request{}, fmt.Errorf("evaluate %s: %w", n.Addr, err)
+		return planner.Request{}, nil, fmt.Errorf("evaluate %s: %w", n.Addr, err)
 	}
-	return req, nil
+	return req, spec.SecretsReplaced(diags), nil
 }
 
 // setResult publishes a finished node's results to its dependents.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/state"
@@ -64,6 +65,9 @@ func (a *applier) track(ctx context.Context, nd *node, rec *state.Asset, submitt
 			continue
 		}
 		failures = 0
+		if task.Redacted && !slices.Contains(rec.Redacted, state.RedactedAnswer) {
+			rec.Redacted = append(rec.Redacted, state.RedactedAnswer)
+		}
 		switch task.Status {
 		case xpilot.StatusCompleted:
 			// Processing when last seen, done when this poll actually went

@@ -20,14 +20,14 @@ func (a *applier) generate(ctx context.Context, nd *node) (result, error) {
 		a.emit(n.Addr, PhaseSkipped, why, nil)
 		return result{outcome: OutcomeSkipped, message: why, notSubmitted: true}, nil
 	}
-	req, err := a.resolve(n)
+	req, redacted, err := a.resolve(n)
 	if err != nil {
 		a.emit(n.Addr, PhaseFailed, err.Error(), nil)
 		return result{outcome: OutcomeFailed, message: err.Error()}, nil
 	}
 	a.emit(n.Addr, PhaseQueued, "", nil) // its inputs are known; it waits for a slot and the rate limit
 	rec := &state.Asset{Address: n.Addr, Kind: string(n.Kind), Model: req.Model(), RequestHash: req.Hash(),
-		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: a.clock.Now()}
+		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: a.clock.Now(), Redacted: redacted}
 	// Take a parallelism slot and, with other runners, the asset's claim.
 	release, unclaim, adopted, res, err := a.claimFor(ctx, nd, a.acquire)
 	if adopted {
@@ -163,6 +163,9 @@ func (a *applier) submitted(ctx context.Context, nd *node, rec *state.Asset, req
 	now := a.clock.Now()
 	rec.SubmittedAt = now
 	var cost, remaining *int
+	if (text != nil && text.Redacted) || (task != nil && task.Redacted) {
+		rec.Redacted = append(rec.Redacted, state.RedactedAnswer)
+	}
 	if text != nil {
 		rec.Status, rec.Content, rec.CompletedAt = state.StatusCompleted, text.Content, now
 		rec.Usage = &state.Usage{PromptTokens: text.Usage.PromptTokens, CompletionTokens: text.Usage.CompletionTokens, TotalTokens: text.Usage.TotalTokens}

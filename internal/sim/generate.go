@@ -119,6 +119,12 @@ func (s *Server) textGenerate(r *http.Request, key string, body []byte) response
 		return withModel(*e, b.Model)
 	}
 	content, u := s.writeText(v)
+	s.mu.Lock()
+	echo := s.faults.EchoKeyInText
+	s.mu.Unlock()
+	if echo {
+		content += " " + key
+	}
 	resp := jsonResponse(http.StatusOK, textDone{content, v.m.ID, u, cost, left})
 	resp.charged, resp.model = cost, v.m.ID
 	return resp

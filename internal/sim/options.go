@@ -155,4 +155,8 @@ type Faults struct {
 	DropConnN int
 	// TruncateJSONN truncates the answer to the first N API requests.
 	TruncateJSONN int
+	// EchoKeyInText makes every text answer end with the caller's API
+	// key, as a model might repeat a secret it was shown: the client must
+	// never store or print it.
+	EchoKeyInText bool
 }

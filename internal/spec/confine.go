@@ -1,12 +1,14 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -80,20 +82,70 @@ func redact(s string, secrets []string) (string, bool) {
 // with Redacted: a variable set to the API key (-var, a variables file,
 // XPFLOW_VAR_*) must not carry it into a prompt, the state or an output.
 func redactValue(v cty.Value, secrets []string) cty.Value {
+	out, _ := redactValueDid(v, secrets)
+	return out
+}
+
+// redactValueDid is redactValue, and reports whether it replaced anything.
+func redactValueDid(v cty.Value, secrets []string) (cty.Value, bool) {
 	if len(secrets) == 0 || v == cty.NilVal {
-		return v
+		return v, false
 	}
+	found := false
 	out, err := cty.Transform(v, func(_ cty.Path, e cty.Value) (cty.Value, error) {
 		if e.Type() != cty.String || !e.IsKnown() || e.IsNull() || e.IsMarked() {
 			return e, nil
 		}
 		if s, did := redact(e.AsString(), secrets); did {
+			found = true
 			return cty.StringVal(s), nil
 		}
 		return e, nil
 	})
 	if err != nil {
-		return v
+		return v, false
+	}
+	return out, found
+}
+
+// DisplayFiles returns the spec's files for a diagnostic writer to quote,
+// with every secret typed into them masked by as many '*': a diagnostic
+// about a line that holds the key must not print it, and the masks keep
+// every byte offset of the source ranges right.
+func (s *Spec) DisplayFiles() map[string]*hcl.File {
+	var secrets []string
+	if s.reader != nil {
+		secrets = s.reader.secrets
+	}
+	out := make(map[string]*hcl.File, len(s.Files))
+	for name, f := range s.Files {
+		b := f.Bytes
+		for _, sec := range secrets {
+			if sec != "" && bytes.Contains(b, []byte(sec)) {
+				b = bytes.ReplaceAll(b, []byte(sec), bytes.Repeat([]byte("*"), len(sec)))
+			}
+		}
+		if len(b) > 0 && &b[0] != &f.Bytes[0] {
+			f = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+		}
+		out[name] = f
+	}
+	return out
+}
+
+// KeyReplaced is the Extra of the warning Eval gives for a parameter
+// whose value held a secret: the parameter's name. Apply records it in
+// the asset's state record.
+type KeyReplaced string
+
+// SecretsReplaced returns the parameter names that diags' warnings say
+// held a secret, replaced by Redacted.
+func SecretsReplaced(diags hcl.Diagnostics) []string {
+	var out []string
+	for _, d := range diags {
+		if k, ok := d.Extra.(KeyReplaced); ok {
+			out = append(out, string(k))
+		}
 	}
 	return out
 }

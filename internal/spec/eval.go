@@ -149,12 +149,30 @@ func (sc *Scope) Eval(inst *Instance) (map[string]cty.Value, []string, hcl.Diagn
 		if sc.spec.badExprs[a.Params[name].Expr] {
 			continue // Load reported its errors
 		}
+		var secrets []string
+		read := 0
+		if r := sc.spec.reader; r != nil {
+			secrets, read = r.secrets, r.redactions
+		}
 		v, more := sc.evalParam(inst, a.Params[name], ctx)
 		diags = append(diags, more...)
 		if v == cty.NilVal {
 			continue
 		}
 		v, marks := v.UnmarkDeep()
+		// The key typed into the spec, in a local, or read from a file:
+		// it is never sent or recorded, and the user is told where it was.
+		v, typed := redactValueDid(v, secrets)
+		if typed || (sc.spec.reader != nil && sc.spec.reader.redactions > read) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "API key replaced",
+				Detail: fmt.Sprintf("%s: the value of %s holds the API key (typed in, from a variable or local, or from a file it reads); xpflow sends and records %s in its place.",
+					inst.Addr, name, Redacted),
+				Subject: a.Params[name].Expr.Range().Ptr(),
+				Extra:   KeyReplaced(name),
+			})
+		}
 		for m := range marks {
 			if im, ok := m.(instMark); ok {
 				depSet[string(im)] = true

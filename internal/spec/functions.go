@@ -24,13 +24,13 @@ type fileReader struct {
 	dir          string
 	allowOutside bool
 	secrets      []string
+	redactions   int // reads whose text held a secret; evaluation is sequential
 }
 
-// newFuncTable returns the function table for a spec in dir: the cty
-// standard library under Terraform's names plus file and templatefile,
-// which read paths relative to dir.
-func newFuncTable(dir string, opts LoadOptions) funcTable {
-	r := &fileReader{dir: dir, allowOutside: opts.AllowOutsideFiles, secrets: opts.Secrets}
+// newFuncTable returns the function table for a spec whose files r reads:
+// the cty standard library under Terraform's names plus file and
+// templatefile, which read paths relative to the spec directory.
+func newFuncTable(r *fileReader) funcTable {
 	t := baseFunctions(r)
 	t["templatefile"] = templateFileFunc(r, t)
 	return t
@@ -142,7 +142,10 @@ func (r *fileReader) read(path string) (string, error) {
 	if !utf8.Valid(src) {
 		return "", fmt.Errorf("%s is not valid UTF-8 text", full)
 	}
-	text, _ := redact(string(src), r.secrets)
+	text, did := redact(string(src), r.secrets)
+	if did {
+		r.redactions++
+	}
 	return text, nil
 }
 

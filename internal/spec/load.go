@@ -34,7 +34,8 @@ func Load(path string, opts LoadOptions) (*Spec, hcl.Diagnostics) {
 	dir, names, diags := listFiles(path)
 	s.Dir = dir
 	s.Settings.OutputDir = filepath.Join(dir, "out")
-	s.functions = newFuncTable(dir, opts)
+	s.reader = &fileReader{dir: dir, allowOutside: opts.AllowOutsideFiles, secrets: opts.Secrets}
+	s.functions = newFuncTable(s.reader)
 	s.allowOutside = opts.AllowOutsideFiles
 	if diags.HasErrors() {
 		return s, diags

@@ -53,6 +53,7 @@ type Spec struct {
 	assetByAddr map[string]*Asset
 	localExprs  map[string]*hcl.Attribute
 	functions   funcTable
+	reader      *fileReader // file() and templatefile(); knows the secrets
 	// allowOutside is LoadOptions.AllowOutsideFiles.
 	allowOutside bool
 	// badExprs holds expressions whose references Load already reported as

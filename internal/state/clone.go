@@ -48,6 +48,7 @@ func (a *Asset) Clone() *Asset {
 	c.Request = copyRequest(a.Request)
 	c.DependsOn = slices.Clone(a.DependsOn)
 	c.Outputs = slices.Clone(a.Outputs)
+	c.Redacted = slices.Clone(a.Redacted)
 	if a.Usage != nil {
 		u := *a.Usage
 		c.Usage = &u

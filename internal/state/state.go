@@ -76,7 +76,14 @@ type Asset struct {
 	// Takes are the earlier generations of this asset, oldest first; the
 	// current take stays in the fields above.
 	Takes []Take `json:"takes,omitempty"`
+	// Redacted names where xpflow found the API key and wrote [REDACTED]
+	// in its place: request parameters (prompt, ...) and RedactedAnswer.
+	Redacted []string `json:"redacted,omitempty"`
 }
+
+// RedactedAnswer in Asset.Redacted says the API's answer (text content,
+// an error, a poll or output URL) held the API key.
+const RedactedAnswer = "answer"
 
 // Take is an earlier generation of an asset, kept when the asset is
 // generated again so that no paid output is ever lost.
