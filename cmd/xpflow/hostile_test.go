@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xpflow/xpflow/internal/sim"
+	"github.com/xpflow/xpflow/internal/state"
 )
 
 // TestHostileSpecFilesNeverCrashAnyCommand: 100,000 nested "[" overflowed
@@ -64,21 +67,27 @@ func TestHostileSpecFilesNeverCrashAnyCommand(t *testing.T) {
 	}
 }
 
-// TestExpiredLinkIsSaidOnceAndNotRetried: after a CDN link expired before
-// its download, every later apply tried it again and exited 1 the same
-// way, and plan kept promising "download ... at no cost". The apply that
-// finds the expiry says the one true thing; later plans show the asset as
-// expired with what -replace does, and later applies leave it alone.
-func TestExpiredLinkIsSaidOnceAndNotRetried(t *testing.T) {
-	run, err := sim.Start("", sim.WithKey(testKey, 100000), sim.WithRateLimit(0),
-		sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond}))
+// simCampaign is quickCampaign in a workspace served by a simulator of
+// its own, with opts, which the test can then ask what it received.
+func simCampaign(t *testing.T, opts ...sim.Option) (userRun, *sim.Running) {
+	t.Helper()
+	run, err := sim.Start("", append([]sim.Option{sim.WithKey(testKey, 100000), sim.WithRateLimit(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = run.Close() })
 	root, _ := workspace(t, quickCampaign)
 	env := []string{"XPILOT_BASE_URL=" + run.URL, "XPILOT_API_KEY=" + testKey, "XPILOT_RATE_LIMIT=600"}
-	u := userRun{dir: filepath.Join(root, "campaign"), env: env}
+	return userRun{dir: filepath.Join(root, "campaign"), env: env}, run
+}
+
+// TestExpiredLinkIsSaidOnceAndNotRetried: after a CDN link expired before
+// its download, every later apply tried it again and exited 1 the same
+// way, and plan kept promising "download ... at no cost". The apply that
+// finds the expiry says the one true thing; later plans show the asset as
+// expired with what -replace does, and later applies leave it alone.
+func TestExpiredLinkIsSaidOnceAndNotRetried(t *testing.T) {
+	u, run := simCampaign(t, sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond}))
 
 	first := u.run(t, "apply", "-auto-approve")
 	if first.code != 1 || !strings.Contains(first.stdout+first.stderr, "paid and recorded") {
@@ -101,5 +110,59 @@ func TestExpiredLinkIsSaidOnceAndNotRetried(t *testing.T) {
 	}
 	if got := run.Server.Counters().Generates; got != 2 {
 		t.Errorf("%d generate requests in all, want 2 (text and image, once each)", got)
+	}
+}
+
+// TestPlanNamesWhatAKillMayHaveCharged: after a kill with a generate
+// request on the wire, the state holds its intent and no answer. plan,
+// typed from inside the directory, names that request (model, when it was
+// sent, what it cost if charged) and totals the possible charge in its
+// summary line, and apply does not send it again on its own.
+func TestPlanNamesWhatAKillMayHaveCharged(t *testing.T) {
+	u, run := simCampaign(t)
+	u.run(t, "apply", "-auto-approve").must(t, 0, "apply", "-auto-approve")
+
+	// Leave image.hero["aurora"] as a kill between the intent and the
+	// answer leaves it: status intent, a new intent time, no task.
+	path := filepath.Join(u.dir, "xpflow.state.json")
+	st, err := state.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := `image.hero["aurora"]`
+	a := st.Assets[addr]
+	if a == nil || a.CostCents == nil {
+		t.Fatalf("%s after apply: %+v, want a completed record with its cost", addr, a)
+	}
+	cost := *a.CostCents
+	sentAt := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	a.Status, a.TaskID, a.PollURL, a.Outputs, a.CostCents, a.IntentAt = state.StatusIntent, "", "", nil, nil, sentAt
+	a.SubmittedAt, a.CompletedAt = time.Time{}, time.Time{}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	plan := u.run(t, "plan")
+	if plan.code != 0 && plan.code != 2 {
+		t.Fatalf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", plan.code, plan.stdout, plan.stderr)
+	}
+	dollars := fmt.Sprintf("$%d.%02d", cost/100, cost%100)
+	for _, want := range []string{
+		"unknown (1):", addr, "bytedance/seedream-4.5", "2026-12-01T09:30:00Z",
+		"if charged, it cost about " + dollars, "-replace " + addr,
+		"1 with an unknown outcome (may have been charged: up to " + dollars + ")",
+	} {
+		if !strings.Contains(plan.stdout, want) {
+			t.Errorf("plan does not say %q:\n%s", want, plan.stdout)
+		}
+	}
+	paid := run.Server.Counters().Generates
+	u.run(t, "apply", "-auto-approve")
+	if got := run.Server.Counters().Generates; got != paid {
+		t.Errorf("apply after the kill sent %d generate requests, want none: an unknown is never resent on its own", got-paid)
 	}
 }
