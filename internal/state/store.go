@@ -117,11 +117,8 @@ func (s *Store) Update(fn func(*State) error) error {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
-	}
-	if s.broken != nil {
-		return fmt.Errorf("updating %s: %w", s.name, s.broken)
+	if err := s.writableLocked(); err != nil {
+		return err
 	}
 	next := s.state.Clone()
 	if err := fn(next); err != nil {
@@ -195,11 +192,8 @@ func (s *Store) EditFenced(addrs []string, fn func(*State) error) error {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
-	}
-	if s.broken != nil {
-		return fmt.Errorf("updating %s: %w", s.name, s.broken)
+	if err := s.writableLocked(); err != nil {
+		return err
 	}
 	// What was queued before comes first, so the records stay in order.
 	if err := s.flushLocked(); err != nil {
@@ -250,16 +244,25 @@ func (s *Store) flushLocked() error {
 	return nil
 }
 
+// writableLocked returns why the store takes no more changes: it is
+// closed, or an earlier write failed. s.mu must be held.
+func (s *Store) writableLocked() error {
+	if s.closed {
+		return fmt.Errorf("updating %s: %w", s.name, ErrClosed)
+	}
+	if s.broken != nil {
+		return fmt.Errorf("updating %s: %w", s.name, s.broken)
+	}
+	return nil
+}
+
 // queue runs fn, applies its record to the state in memory and adds it to
 // the open batch, which it returns.
 func (s *Store) queue(addrs []string, fn func(*State) error) (*commitBatch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, fmt.Errorf("updating %s: %w", s.name, ErrClosed)
-	}
-	if s.broken != nil {
-		return nil, fmt.Errorf("updating %s: %w", s.name, s.broken)
+	if err := s.writableLocked(); err != nil {
+		return nil, err
 	}
 	part := s.part(addrs)
 	if err := fn(part); err != nil {
