@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,7 +163,11 @@ func TestApplyOnPostgres(t *testing.T) {
 	// Another machine: the same spec in another directory.
 	other := t.TempDir()
 	src, _ := os.ReadFile(filepath.Join(dir, "quick.xp.hcl"))
-	writeFile(t, other, "quick.xp.hcl", string(src))
+	writeFile(t, other, "quick.xp.hcl", string(src)+`
+output "hook" {
+  value = text.hook["aurora"].content
+}
+`)
 	plan := invocation{args: []string{"plan", other}, env: env}.run(t)
 	// It has the records but not the files: it plans only free downloads.
 	if plan.code != 0 || !strings.Contains(plan.stdout, "Plan: 2 to download, 2 unchanged.") {
@@ -175,6 +180,12 @@ func TestApplyOnPostgres(t *testing.T) {
 	rep := invocation{args: []string{"report", "-o", filepath.Join(other, "r.html"), other}, env: env}.run(t)
 	if rep.code != 0 {
 		t.Errorf("report on another machine: %d\n%s", rep.code, rep.stderr)
+	}
+	// output reads the campaign too: the text the first machine paid for.
+	out := invocation{args: []string{"output", "-json", "-dir", other, "hook"}, env: env}.run(t)
+	var hook string
+	if err := json.Unmarshal([]byte(out.stdout), &hook); out.code != 0 || err != nil || hook == "" {
+		t.Errorf("output -json hook on another machine: %d %v\n%s\n%s", out.code, err, out.stdout, out.stderr)
 	}
 	again := invocation{args: []string{"apply", "-auto-approve", other}, env: env}.run(t)
 	if again.code != 0 || generates(run) != paid {
@@ -193,7 +204,7 @@ func TestApplyOnPostgres(t *testing.T) {
 	if list.code != 0 || strings.Contains(list.stdout, `text.hook["aurora"]`) || !strings.Contains(list.stdout, `text.hook["nimbus"]`) {
 		t.Errorf("state list after rm on another machine: %d\n%s\n%s", list.code, list.stdout, list.stderr)
 	}
-	for _, r := range []result{plan, show, rep, again, rm, list} {
+	for _, r := range []result{plan, show, rep, out, again, rm, list} {
 		noPassword(t, r)
 	}
 }
