@@ -1,0 +1,95 @@
+package teams
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// specPassword is written in the spec's conn_str: it must appear nowhere
+// else.
+const specPassword = "spec-SECRET-pw-7x"
+
+// TestConnStrOverriddenAndNeverShown: XPFLOW_BACKEND_CONN overrides the
+// conn_str of the spec's backend block (which names a server that does not
+// exist, so using it fails), and the password written in that conn_str
+// appears in no -json output, error, state record or file xpflow writes,
+// whether the apply succeeds through the override or fails on the spec's
+// own conn_str.
+func TestConnStrOverriddenAndNeverShown(t *testing.T) {
+	run := startSim(t)
+	tm := newTeam(t, 1)
+	dir := tm.machine()
+	spec := filepath.Join(dir, "campaign.xp.hcl")
+	src, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "no-server-here")
+	conn := "host=" + missing + " user=xpflow password=" + specPassword + " dbname=postgres sslmode=disable"
+	src = bytes.Replace(src, []byte(`campaign = "launch"`), []byte(`campaign = "launch"
+    conn_str = "`+conn+`"`), 1)
+	if err := os.WriteFile(spec, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var outputs []string
+	// The override: tm.start sets XPFLOW_BACKEND_CONN to the test server.
+	ok := tm.start("r1", run.URL, apiKey, nil, "apply", "-auto-approve", "-json", dir)
+	if code := ok.wait(t, time.Minute); code != 0 {
+		t.Fatalf("apply with XPFLOW_BACKEND_CONN exited %d: the override was not used?\nstderr:\n%s", code, ok.stderr)
+	}
+	outputs = append(outputs, ok.stdout.String(), ok.stderr.String())
+	var events int
+	for _, line := range strings.Split(strings.TrimSpace(ok.stdout.String()), "\n") {
+		if json.Valid([]byte(line)) {
+			events++
+		}
+	}
+	if events == 0 {
+		t.Errorf("apply -json printed no JSON event:\n%s", ok.stdout)
+	}
+	st, err := tm.store().Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Assets) != 3 {
+		t.Errorf("the campaign on the server of XPFLOW_BACKEND_CONN holds %d assets, want 3", len(st.Assets))
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(state))
+	// Without the override, the spec's conn_str is used, and fails.
+	bad := tm.start("r2", run.URL, apiKey, []string{"XPFLOW_BACKEND_CONN="}, "apply", "-auto-approve", "-json", dir)
+	if code := bad.wait(t, time.Minute); code == 0 {
+		t.Fatalf("apply on the spec's conn_str (no server) succeeded:\n%s", bad.stdout)
+	}
+	if all := bad.stdout.String() + bad.stderr.String(); !strings.Contains(all, "no-server-here") {
+		t.Errorf("the failure does not say which server it could not reach:\n%s", all)
+	}
+	outputs = append(outputs, bad.stdout.String(), bad.stderr.String())
+	for _, out := range outputs {
+		if strings.Contains(out, specPassword) {
+			t.Errorf("the spec's password shows in:\n%s", out)
+		}
+	}
+	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || p == spec {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(specPassword)) {
+			t.Errorf("%s holds the spec's password", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
