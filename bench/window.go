@@ -20,9 +20,11 @@ import (
 	"github.com/xpflow/xpflow/internal/xpilot"
 )
 
-// WindowRow is one setup of the "two processes, one key" benchmark: the
+// WindowRow is one setup of the "two clients, one key" benchmark: the
 // two campaigns of WindowCampaigns applied on one key against one
-// simulator.
+// simulator. Every client runs inside the benchmark's own process (on
+// one compressed clock); two xpflow processes on one key are run for
+// real by go test ./test/window, not here.
 type WindowRow struct {
 	// Setup names who applies what.
 	Setup string
@@ -39,9 +41,9 @@ type WindowRow struct {
 
 // Setups of RunWindow, in table order.
 const (
-	SetupOne      = "one process, both campaigns"
-	SetupShared   = "two processes, shared window"
-	SetupUnshared = "two processes, own windows (before issue 10)"
+	SetupOne      = "one client, both campaigns"
+	SetupShared   = "two clients, shared ledger file"
+	SetupUnshared = "two clients, own windows (before issue 10)"
 )
 
 // WindowCampaigns are the two campaigns of the benchmark: 16 async images
@@ -54,11 +56,13 @@ func WindowCampaigns() [2]Scenario {
 }
 
 // RunWindow applies the two campaigns three ways, each on a fresh
-// simulator of seed cfg.Seed on one compressed clock: by one process (one
-// campaign holding both), by two processes sharing the window ledger (two
-// clients, each with its own limiter and its own handle on the ledger
-// file, as two xpflow processes have them), and by two processes that do
-// not share it, as before the ledger existed.
+// simulator of seed cfg.Seed on one compressed clock, all inside this
+// process: by one client (one campaign holding both), by two clients
+// sharing the window ledger (each with its own limiter and its own handle
+// on the ledger file, as two xpflow processes have them, but in one
+// process: the file lock is taken through two file descriptors, and the
+// clock is shared), and by two clients that do not share it, as two
+// processes did before the ledger existed.
 func RunWindow(ctx context.Context, cfg Config) ([]WindowRow, error) {
 	cfg = cfg.withDefaults()
 	cat, err := fetchCatalog(ctx)
@@ -95,8 +99,9 @@ func RunWindow(ctx context.Context, cfg Config) ([]WindowRow, error) {
 	return rows, nil
 }
 
-// windowRun applies each scenario in a process of its own, all at once, on
-// one simulator; with shared, the processes share a window ledger in dir.
+// windowRun applies each scenario with a client of its own, all at once
+// and in this process, on one simulator; with shared, the clients share a
+// window ledger file in dir.
 func windowRun(ctx context.Context, cfg Config, c clock.Clock, dir string, cat *xpilot.Catalog, shared bool, scs ...Scenario) (WindowRow, error) {
 	env := startSim(c, cfg.Seed, cfg.PerMinute, scs[0])
 	defer env.close()
@@ -196,7 +201,7 @@ func MedianWindow(repeats [][]WindowRow) []WindowRow {
 // process doing both campaigns (the first row).
 func WriteWindowTable(w io.Writer, rows []WindowRow) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "setup\tmakespan\tvs one process\tworst run vs one\trequests\t429s")
+	fmt.Fprintln(tw, "setup\tmakespan\tvs one client\tworst run vs one\trequests\t429s")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%.2fx\t%.2fx\t%d\t%d\n", r.Setup, r.Makespan.Round(time.Second),
 			float64(r.Makespan)/float64(rows[0].Makespan), r.WorstRatio, r.Requests, r.Limited)

@@ -109,7 +109,8 @@ func TestThreeRunnersOneCampaign(t *testing.T) {
 		}
 	}
 	// Dependencies crossed runners: some asset was submitted by another
-	// runner than the one that generated its input.
+	// runner than the one that generated its input, and its request carries
+	// that input as the other runner recorded it.
 	j, err := s.Journal(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +124,27 @@ func TestThreeRunnersOneCampaign(t *testing.T) {
 	crossed := 0
 	for i := 1; i <= tm.n; i++ {
 		p := fmt.Sprintf(`["p%02d"]`, i)
-		if by["image.hero"+p] != by["text.hook"+p] || by["video.spot"+p] != by["image.hero"+p] {
+		ta, ia, va := "text.hook"+p, "image.hero"+p, "video.spot"+p
+		txt, img, vid := st.Assets[ta], st.Assets[ia], st.Assets[va]
+		if txt == nil || img == nil || vid == nil {
+			continue // reported above as not completed
+		}
+		if by[ia] != by[ta] {
 			crossed++
+			if prompt := fmt.Sprint(img.Request["prompt"]); txt.Content == "" || !strings.Contains(prompt, txt.Content) {
+				t.Errorf("%s (by %s) has prompt %q, want it to carry the text %q of %s (by %s)",
+					ia, by[ia], prompt, txt.Content, ta, by[ta])
+			}
+		}
+		if by[va] != by[ia] {
+			crossed++
+			if len(img.Outputs) == 0 || fmt.Sprint(vid.Request["image_url"]) != img.Outputs[0].URL {
+				t.Errorf("%s (by %s) has image_url %v, want the image %v of %s (by %s)",
+					va, by[va], vid.Request["image_url"], img.Outputs, ia, by[ia])
+			}
 		}
 	}
-	t.Logf("%d of %d chains crossed runners", crossed, tm.n)
+	t.Logf("%d of %d dependencies crossed runners", crossed, 2*tm.n)
 	if crossed == 0 {
 		t.Errorf("no dependency crossed runners (intents by runner: %v)", by)
 	}

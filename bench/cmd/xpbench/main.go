@@ -23,7 +23,7 @@ func main() {
 }
 
 func run() error {
-	mode := flag.String("mode", "sched", "what to run: sched (scheduler suite), plan (plan at scale) or window (two processes, one key)")
+	mode := flag.String("mode", "sched", "what to run: sched (scheduler suite), plan (plan at scale) or window (two clients of one key, in this process)")
 	scale := flag.Float64("k", 150, "virtual time runs k times faster than the wall clock (scripts/bench.sh sched uses 50: at 150 the time xpflow spends on its own state writes and downloads on a loaded machine shows as seconds of virtual time)")
 	repeat := flag.Int("repeat", 1, "run the suite this many times and report medians")
 	seed := flag.Int64("seed", 1, "simulator seed of the first runs (learned runs use seed+1000)")
@@ -84,7 +84,7 @@ func prepare(cfg *bench.Config, prefix string, verbose bool) (cleanup func(), er
 	return func() { os.RemoveAll(dir) }, nil
 }
 
-// windowBench runs the "two processes, one key" benchmark.
+// windowBench runs the "two clients, one key" benchmark (in-process).
 func windowBench(cfg bench.Config, repeat int, verbose bool) error {
 	cleanup, err := prepare(&cfg, "xpbench-window-", verbose)
 	if err != nil {
