@@ -153,6 +153,8 @@ func TestPlanOnATerminalAndPiped(t *testing.T) {
 	if plain != piped.stdout {
 		t.Errorf("plan on a terminal, colour removed, differs from piped\n%s", cmp.Diff(piped.stdout, plain))
 	}
+	// The colour around an address does not shift the columns after it.
+	sameColumn(t, "plan rows on a terminal: cost", plain, regexp.MustCompile(`^  \+ `), "unpriced")
 }
 
 // TestRateLimitOnATerminal: when the key's request window is full, the

@@ -214,7 +214,12 @@ func TestApplyThatSkips(t *testing.T) {
 
 	before := planJSON(t, u)
 	price := *before.asset(t, `video.spot["b"]`).EstimatedCostCents
-	r := u.run(t, "apply", "-auto-approve").must(t, 1, "apply", "-auto-approve")
+	r := u.run(t, "plan").must(t, 0, "plan")
+	sameColumn(t, "plan rows: model", r.stdout, regexp.MustCompile(`^  \+ `), "seedance-2.0/")
+	sameColumn(t, "plan rows: key parameters", r.stdout, regexp.MustCompile(`^  \+ `), " 4s ")
+	sameColumn(t, "plan rows: cost", r.stdout, regexp.MustCompile(`^  \+ `), "$")
+	r = u.run(t, "apply", "-auto-approve").must(t, 1, "apply", "-auto-approve")
+	sameColumn(t, "apply's event lines: address", r.stdout, regexp.MustCompile(`^\d{4}-\d\d-\d\dT`), "video.")
 	if want := "Apply finished with errors: 2 done, 1 failed, 1 skipped."; !strings.Contains(r.stdout, want) {
 		t.Errorf("apply summary lacks %q:\n%s", want, r.stdout)
 	}
@@ -349,6 +354,46 @@ func TestApplyThatSkips(t *testing.T) {
 	if regexp.MustCompile(`\d+ cents`).MatchString(r.stderr) {
 		t.Errorf("max_cost_cents error speaks in cents:\n%s", r.stderr)
 	}
+}
+
+// sameColumn fails unless every line of out that matches row holds mark,
+// at the same column.
+func sameColumn(t *testing.T, what, out string, row *regexp.Regexp, mark string) {
+	t.Helper()
+	col, n := -1, 0
+	for _, l := range strings.Split(out, "\n") {
+		if !row.MatchString(l) {
+			continue
+		}
+		n++
+		i := strings.Index(l, mark)
+		switch {
+		case i < 0:
+			t.Errorf("%s: %q lacks %q", what, l, mark)
+		case col < 0:
+			col = i
+		case i != col:
+			t.Errorf("%s: not aligned: %q at column %d, want %d, in %q\n%s", what, mark, i, col, l, out)
+			return
+		}
+	}
+	if n < 2 {
+		t.Errorf("%s: %d lines to align, want at least 2:\n%s", what, n, out)
+	}
+}
+
+// TestModelsTable: models lines its columns up and leaves no padding at
+// the end of a line.
+func TestModelsTable(t *testing.T) {
+	t.Parallel()
+	r := userRun{dir: t.TempDir()}.run(t, "models", "-simulate").must(t, 0, "models", "-simulate")
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("line ends in padding: %q", l)
+		}
+	}
+	sameColumn(t, "models: price", r.stdout, regexp.MustCompile(`^  \S+ +\$`), "$")
+	sameColumn(t, "models: price", r.stdout, regexp.MustCompile(`^  \S+ +unpriced`), "unpriced")
 }
 
 // edit replaces old by new in the file at path, failing if old is absent.

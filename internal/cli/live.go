@@ -174,7 +174,7 @@ func (v *liveView) finishedLine(e executor.Event, a *liveAsset) string {
 }
 
 func (v *liveView) phaseText(p executor.Phase) string {
-	s := fmt.Sprintf("%-11s", p)
+	s := padRight(string(p), phaseWidth)
 	switch p {
 	case executor.PhaseDone:
 		return v.pal.create.Sprint(s)
@@ -183,6 +183,17 @@ func (v *liveView) phaseText(p executor.Phase) string {
 	}
 	return v.pal.warn.Sprint(s)
 }
+
+// labelWidth is the width of the label column of in-flight rows: the
+// longest label. The frame is redrawn as phases change, so the column has
+// one width for the whole run rather than the widest label on screen.
+var labelWidth = func() int {
+	w := 0
+	for _, p := range phases {
+		w = max(w, runeLen(phaseLabel(p)))
+	}
+	return w
+}()
 
 // phaseLabel is what a row says an in-flight asset is doing.
 func phaseLabel(p executor.Phase) string {
@@ -231,7 +242,7 @@ func (v *liveView) frame(now time.Time, width int) []string {
 		if !a.started.IsZero() {
 			since = a.started
 		}
-		label := fmt.Sprintf("  %-19s ", phaseLabel(a.phase))
+		label := "  " + padRight(phaseLabel(a.phase), labelWidth) + " "
 		tail := "  " + roundDur(now.Sub(since))
 		room := width - runeLen(label) - runeLen(tail)
 		out = append(out, label+truncateAddr(addr, room)+tail)

@@ -133,8 +133,8 @@ func TestLivePhasesAndFinishedLines(t *testing.T) {
 	v.Close()
 	out := buf.String()
 	for _, want := range []string{
-		"  52.0s  done         video.a  $2.40  in 42s  out/video.a.mp4\n",
-		"  53.0s  failed       video.b  upstream generation failed\n",
+		"  52.0s  done          video.a  $2.40  in 42s  out/video.a.mp4\n",
+		"  53.0s  failed        video.b  upstream generation failed\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -200,7 +200,7 @@ func TestLiveExpiredFinishes(t *testing.T) {
 		t.Errorf("bar does not reach the total: %q", frame[1])
 	}
 	v.Close()
-	if want := "  30.0s  expired      video.a  $2.40  output URL expired\n"; !strings.Contains(buf.String(), want) {
+	if want := "  30.0s  expired       video.a  $2.40  output URL expired\n"; !strings.Contains(buf.String(), want) {
 		t.Errorf("no finished line %q in:\n%s", want, buf.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -32,19 +33,32 @@ func runModels(env *Env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"models": cat})
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 2, 4, 2, ' ', 0)
 	for _, group := range []struct {
 		name   string
 		models []xpilot.Model
 	}{{"text", cat.Text}, {"image", cat.Image}, {"video", cat.Video}} {
-		fmt.Fprintf(tw, "%s models\n", strings.ToUpper(group.name[:1])+group.name[1:])
+		// Headings and blank lines carry empty cells, so that one set of
+		// columns runs through every group.
+		fmt.Fprintf(tw, "%s models\t\t\t\n", strings.ToUpper(group.name[:1])+group.name[1:])
 		for _, m := range group.models {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.ID, modelPrice(m), modelCaps(m), m.Provider)
 		}
-		fmt.Fprintln(tw)
+		fmt.Fprint(tw, "\t\t\t\n")
 	}
 	fmt.Fprintln(tw, "Unpriced models are charged at a price the catalog does not list: plans count them apart and never as free.")
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// A model with no capabilities or provider leaves its padding at the
+	// end of the line.
+	lines := strings.Split(table.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err = io.WriteString(env.Stdout, strings.Join(lines, "\n"))
+	return err
 }
 
 func modelPrice(m xpilot.Model) string {

@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/fatih/color"
 	"github.com/zclconf/go-cty/cty"
@@ -57,12 +59,13 @@ func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 		fmt.Fprintf(w, "No changes. %d assets are up to date.\n", p.Counts()[planner.ActionNoop])
 		// Nothing to do, but a paid output that can no longer be had is
 		// said every time, not only by the apply that found it.
-		renderGroup(w, pal, p, planner.ActionExpired)
+		renderGroup(w, pal, p, planner.ActionExpired, nodeRows(p, planner.ActionExpired))
 		return
 	}
 	fmt.Fprintln(w, "xpflow will perform these actions:")
+	rows := nodeRows(p, actionOrder...)
 	for _, act := range actionOrder {
-		renderGroup(w, pal, p, act)
+		renderGroup(w, pal, p, act, rows)
 	}
 	if len(p.Forget) > 0 {
 		fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("forget (%d): no longer in the spec; the record is dropped, files stay", len(p.Forget)))
@@ -77,30 +80,61 @@ func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 	fmt.Fprintln(w, costLine(p))
 }
 
-// renderGroup prints the plan's nodes whose action is act, if any.
-func renderGroup(w io.Writer, pal palette, p *planner.Plan, act planner.Action) {
-	var nodes []*planner.Node
-	for _, n := range p.Nodes {
-		if !n.Excluded && n.Action == act {
-			nodes = append(nodes, n)
-		}
-	}
+// renderGroup prints the plan's nodes whose action is act, if any, each
+// on its aligned row from rows.
+func renderGroup(w io.Writer, pal palette, p *planner.Plan, act planner.Action, rows map[*planner.Node]string) {
+	nodes := listed(p, act)
 	if len(nodes) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\n%s\n", pal.bold.Sprintf("%s (%d):", act, len(nodes)))
 	for _, n := range nodes {
-		renderNode(w, pal, n)
+		renderNode(w, pal, n, rows[n])
 	}
 }
 
-func renderNode(w io.Writer, pal palette, n *planner.Node) {
+// listed is the plan's nodes, not excluded by -target, whose action is one
+// of acts, in plan order.
+func listed(p *planner.Plan, acts ...planner.Action) []*planner.Node {
+	var nodes []*planner.Node
+	for _, n := range p.Nodes {
+		if !n.Excluded && slices.Contains(acts, n.Action) {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+// nodeRows aligns the columns of the rows of the plan's nodes listed under
+// acts (address, model, key parameters) across every action group with
+// text/tabwriter, on plain text: renderNode colours a row's address after
+// the padding is set, so a row reads the same on a terminal and in a pipe.
+// A column no row fills takes no room.
+func nodeRows(p *planner.Plan, acts ...planner.Action) map[*planner.Node]string {
+	nodes := listed(p, acts...)
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', tabwriter.DiscardEmptyColumns)
+	for _, n := range nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\v\n", n.Addr, n.Model, keyParams(n))
+	}
+	_ = tw.Flush()
+	lines := strings.Split(buf.String(), "\n")
+	rows := make(map[*planner.Node]string, len(nodes))
+	for i, n := range nodes {
+		rows[n] = lines[i]
+	}
+	return rows
+}
+
+// renderNode prints a node's aligned row, its cost and what explains its
+// action.
+func renderNode(w io.Writer, pal palette, n *planner.Node, row string) {
 	sym, c := pal.action(n.Action)
 	cost := pal.dim.Sprint("no charge")
 	if n.Action.Spends() {
 		cost = formatCost(n.Cost)
 	}
-	fmt.Fprintf(w, "  %s %s  %s  %s  %s\n", c.Sprint(sym), pal.bold.Sprint(n.Addr), n.Model, keyParams(n), cost)
+	fmt.Fprintf(w, "  %s %s%s%s\n", c.Sprint(sym), pal.bold.Sprint(n.Addr), row[len(n.Addr):], cost)
 	if n.Reason != "" {
 		fmt.Fprintf(w, "      %s\n", pal.dim.Sprint(n.Reason))
 	}

@@ -30,7 +30,7 @@ func newLineView(env *Env) *lineView {
 func (v *lineView) Event(e executor.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	phase := fmt.Sprintf("%-11s", e.Phase)
+	phase := padRight(string(e.Phase), phaseWidth)
 	switch e.Phase {
 	case executor.PhaseDone:
 		phase = v.pal.create.Sprint(phase)
@@ -52,7 +52,31 @@ func (v *lineView) Event(e executor.Event) {
 func (v *lineView) Window(n xpilot.WindowNote) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fmt.Fprintf(v.env.Stdout, "%s %7s  %-11s  %s\n", n.Time.UTC().Format(time.RFC3339), "", "window", n)
+	fmt.Fprintf(v.env.Stdout, "%s %7s  %s  %s\n", n.Time.UTC().Format(time.RFC3339), "", padRight("window", phaseWidth), n)
+}
+
+// phases are every phase an event can carry.
+var phases = []executor.Phase{executor.PhaseQueued, executor.PhaseRateLimited, executor.PhaseSubmitting,
+	executor.PhaseSubmitted, executor.PhasePolling, executor.PhaseDownloading, executor.PhaseDone,
+	executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown, executor.PhaseExpired}
+
+// phaseWidth is the width of the phase column of event lines: the longest
+// phase name. Event lines are printed as they happen, so their columns
+// are fixed widths rather than measured by a tabwriter over the whole run.
+var phaseWidth = func() int {
+	w := 0
+	for _, p := range phases {
+		w = max(w, runeLen(string(p)))
+	}
+	return w
+}()
+
+// padRight pads s with spaces to width runes.
+func padRight(s string, width int) string {
+	if n := runeLen(s); n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	return s
 }
 
 func formatElapsed(d time.Duration) string {

@@ -51,3 +51,27 @@ func TestSummaryNamesWhatOtherRunnersGenerated(t *testing.T) {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 }
+
+// TestLineViewColumns: the address starts at one column whatever the
+// phase, the longest ("rate-limited") included.
+func TestLineViewColumns(t *testing.T) {
+	var out bytes.Buffer
+	lv := newLineView(&Env{Stdout: &out, Getenv: func(string) string { return "" }})
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	for _, p := range phases {
+		lv.Event(executor.Event{Time: at, Addr: "video.spot", Phase: p})
+	}
+	col := -1
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		i := strings.Index(l, "video.spot")
+		if col < 0 {
+			col = i
+		}
+		if i != col {
+			t.Errorf("address at column %d, want %d: %q", i, col, l)
+		}
+	}
+	if n := strings.Count(out.String(), "\n"); n != len(phases) {
+		t.Errorf("%d lines for %d phases", n, len(phases))
+	}
+}

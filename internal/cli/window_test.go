@@ -146,9 +146,9 @@ func TestViewsShowWaitsOnOtherRuns(t *testing.T) {
 	for _, n := range notes {
 		lv.Window(n)
 	}
-	want := "2026-12-01T09:12:03Z          window       waiting: 12 requests from other xpflow runs in the last minute\n" +
-		"2026-12-01T09:12:03Z          window       waiting: the API refused this key until 09:12:08 (a 429 seen by an xpflow run)\n" +
-		"2026-12-01T09:12:05Z          window       the shared request window has room again\n"
+	want := "2026-12-01T09:12:03Z          window        waiting: 12 requests from other xpflow runs in the last minute\n" +
+		"2026-12-01T09:12:03Z          window        waiting: the API refused this key until 09:12:08 (a 429 seen by an xpflow run)\n" +
+		"2026-12-01T09:12:05Z          window        the shared request window has room again\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("line view (-want +got):\n%s", diff)
 	}
