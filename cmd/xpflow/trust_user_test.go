@@ -482,3 +482,93 @@ func sha(t *testing.T, path string) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// oneAssetCampaign is one unpriced text asset.
+const oneAssetCampaign = `text "ok" {
+  prompt = "fine"
+}
+`
+
+// TestCountsInGoodEnglish: what the binary counts reads "1 asset" and "2
+// assets", never "asset(s)", in the report's notes and page, plan and
+// window, run from inside the campaign, piped.
+func TestCountsInGoodEnglish(t *testing.T) {
+	t.Parallel()
+	root, env := workspace(t, oneAssetCampaign)
+	dir := filepath.Join(root, "campaign")
+	u := userRun{dir: dir, env: append(env, "XPFLOW_CACHE_DIR="+filepath.Join(root, "cache"))}
+	var said []string // every stdout and note the test reads
+	saw := func(s ...string) { said = append(said, s...) }
+
+	// Before any apply, the report prices nothing: the note and the page
+	// count the one asset.
+	r := u.run(t, "report", "-json").must(t, 0, "report", "-json")
+	var doc struct {
+		Notes []string `json:"notes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("report -json: %v\n%s", err, r.stdout)
+	}
+	notes := strings.Join(doc.Notes, "\n")
+	if !strings.Contains(notes, "1 asset has no estimate:") {
+		t.Errorf("report notes lack %q:\n%s", "1 asset has no estimate:", notes)
+	}
+	saw(notes)
+	r = u.run(t, "report").must(t, 0, "report")
+	if want := "Wrote a report of 1 asset of the spec (0 recorded)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("report says %q, want %q", r.stdout, want)
+	}
+	saw(r.stdout)
+	page, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<span class="s">1 asset unpriced</span>`, `<span class="s">+ 1 unpriced generation</span>`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report page lacks %s", want)
+		}
+	}
+	saw(string(page))
+
+	saw(u.run(t, "apply", "-auto-approve").must(t, 0, "apply", "-auto-approve").stdout)
+	// Only the apply has used the key's window so far; plan's catalog
+	// request makes a second run.
+	r = u.run(t, "window").must(t, 0, "window")
+	if !strings.Contains(r.stdout, " requests in the last minute, from 1 xpflow run on this machine") {
+		t.Errorf("window does not count 1 run:\n%s", r.stdout)
+	}
+	saw(r.stdout)
+	r = u.run(t, "plan").must(t, 0, "plan")
+	if want := "No changes. 1 asset is up to date.\n"; r.stdout != want {
+		t.Errorf("plan after apply:\n got %q\nwant %q", r.stdout, want)
+	}
+	saw(r.stdout)
+	r = u.run(t, "window").must(t, 0, "window")
+	if !strings.Contains(r.stdout, " requests in the last minute, from 2 xpflow runs on this machine") {
+		t.Errorf("window does not count 2 runs:\n%s", r.stdout)
+	}
+	saw(r.stdout)
+	r = u.run(t, "report").must(t, 0, "report")
+	if want := "Wrote a report of 1 asset of the spec (1 recorded)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("report after apply says %q, want %q", r.stdout, want)
+	}
+	saw(r.stdout)
+
+	// An asset the spec cannot evaluate is counted the same way.
+	edit(t, filepath.Join(dir, "quick.xp.hcl"), `prompt = "fine"`, `prompt = file("nope.txt")`)
+	r = u.run(t, "report", "-json").must(t, 0, "report", "-json")
+	doc.Notes = nil
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("report -json: %v\n%s", err, r.stdout)
+	}
+	notes = strings.Join(doc.Notes, "\n")
+	if !strings.Contains(notes, "The spec cannot evaluate 1 asset;") {
+		t.Errorf("report notes lack the asset in error:\n%s", notes)
+	}
+	saw(notes)
+	for _, s := range said {
+		if strings.Contains(s, "(s)") {
+			t.Errorf("output says (s): %q", s)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func statePush(ctx context.Context, env *Env, pg *pgstore.Store, path string, fo
 	if err := pg.Replace(ctx, st, force); err != nil {
 		return &ExitErr{Code: ExitError, Err: err}
 	}
-	fmt.Fprintf(env.Stdout, "Pushed %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, path, pg)
+	fmt.Fprintf(env.Stdout, "Pushed %s (serial %d) from %s to %s.\n", plural(len(st.Assets), "asset", "assets"), st.Serial, path, pg)
 	return nil
 }
 
@@ -115,7 +115,7 @@ func statePull(ctx context.Context, env *Env, pg *pgstore.Store, path string, fo
 	if err := state.WriteFileAtomic(store.Path(), data, state.FileMode); err != nil {
 		return &ExitErr{Code: ExitError, Err: fmt.Errorf("writing %s: %w", path, err)}
 	}
-	fmt.Fprintf(env.Stdout, "Pulled %d assets (serial %d) from %s to %s.\n", len(st.Assets), st.Serial, pg, path)
+	fmt.Fprintf(env.Stdout, "Pulled %s (serial %d) from %s to %s.\n", plural(len(st.Assets), "asset", "assets"), st.Serial, pg, path)
 	return nil
 }
 

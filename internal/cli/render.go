@@ -56,7 +56,7 @@ func (pal palette) action(a planner.Action) (string, *color.Color) {
 func renderPlan(w io.Writer, p *planner.Plan, colorOn bool) {
 	pal := newPalette(colorOn)
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "No changes. %d assets are up to date.\n", p.Counts()[planner.ActionNoop])
+		fmt.Fprintf(w, "No changes. %s up to date.\n", plural(p.Counts()[planner.ActionNoop], "asset is", "assets are"))
 		// Nothing to do, but a paid output that can no longer be had is
 		// said every time, not only by the apply that found it.
 		renderGroup(w, pal, p, planner.ActionExpired, nodeRows(p, planner.ActionExpired))

@@ -89,9 +89,9 @@ func runReport(env *Env, args []string) error {
 	if err != nil {
 		abs = path
 	}
-	what := fmt.Sprintf("%d recorded assets", len(st.Assets))
+	what := plural(len(st.Assets), "recorded asset", "recorded assets")
 	if opts.Plan != nil {
-		what = fmt.Sprintf("%d assets of the spec (%d recorded)", len(opts.Plan), len(st.Assets))
+		what = fmt.Sprintf("%s of the spec (%d recorded)", plural(len(opts.Plan), "asset", "assets"), len(st.Assets))
 	}
 	fmt.Fprintf(env.Stdout, "Wrote a report of %s to %s\nOpen file://%s in a browser.\n", what, path, filepath.ToSlash(abs))
 	return nil
@@ -267,10 +267,10 @@ func (rp *reportPlan) build(env *Env, st *state.State) ([]report.Planned, []stri
 	}
 	var notes []string
 	if bad := errored(out); bad > 0 {
-		notes = append(notes, fmt.Sprintf("The spec cannot evaluate %d asset(s); their cards quote why (run xpflow validate).", bad))
+		notes = append(notes, fmt.Sprintf("The spec cannot evaluate %s; their cards quote why (run xpflow validate).", plural(bad, "asset", "assets")))
 	}
 	if unpriced > 0 && rp.catalog == nil {
-		notes = append(notes, fmt.Sprintf("%d asset(s) have no estimate: the report never calls the API, so its estimates are the prices this state observed, and their models were never charged here; xpflow plan prices them from the catalog.", unpriced))
+		notes = append(notes, fmt.Sprintf("%s no estimate: the report never calls the API, so its estimates are the prices this state observed, and their models were never charged here; xpflow plan prices them from the catalog.", plural(unpriced, "asset has", "assets have")))
 	}
 	return out, notes
 }

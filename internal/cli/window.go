@@ -184,7 +184,7 @@ func windowUseOf(led *window.Ledger, now time.Time, cfg xpilot.Config, where str
 
 func (u windowUse) print(w io.Writer) {
 	fmt.Fprintf(w, "Request window of the key at %s\n", u.BaseURL)
-	fmt.Fprintf(w, "  %d of %d requests in the last minute, from %d xpflow run(s) on this machine", u.InWindow, u.Limit, u.Processes)
+	fmt.Fprintf(w, "  %d of %d requests in the last minute, from %s on this machine", u.InWindow, u.Limit, plural(u.Processes, "xpflow run", "xpflow runs"))
 	if u.InFlight > 0 {
 		fmt.Fprintf(w, " (%d in flight)", u.InFlight)
 	}

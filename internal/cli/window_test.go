@@ -108,7 +108,7 @@ func TestWindowCommand(t *testing.T) {
 		t.Errorf("window -json (-want +got):\n%s", diff)
 	}
 	r = invocation{args: []string{"window"}, env: env}.run(t)
-	if !strings.Contains(r.stdout, "1 of 600 requests in the last minute, from 1 xpflow run(s)") {
+	if !strings.Contains(r.stdout, "1 of 600 requests in the last minute, from 1 xpflow run on") {
 		t.Errorf("window printed:\n%s", r.stdout)
 	}
 	noKey := invocation{args: []string{"window"}, env: map[string]string{window.EnvCacheDir: t.TempDir()}}.run(t)

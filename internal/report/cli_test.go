@@ -374,7 +374,7 @@ image "pic" {
 	if diff := cmp.Diff(want, status); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(strings.Join(got.Notes, "\n"), "The spec cannot evaluate 1 asset(s)") {
+	if !strings.Contains(strings.Join(got.Notes, "\n"), "The spec cannot evaluate 1 asset;") {
 		t.Errorf("notes: got %q, want one about the asset in error", got.Notes)
 	}
 }

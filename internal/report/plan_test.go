@@ -116,8 +116,8 @@ func TestWritePlanTotals(t *testing.T) {
 		t.Errorf("totals (-want +got):\n%s", diff)
 	}
 	for _, s := range []string{
-		`<span class="n">$19.31</span><span class="l">estimated</span><span class="s">3 asset(s) unpriced</span>`,
-		`<span class="n">$14.50</span><span class="l">next apply</span><span class="s">+ 1 unpriced generation(s)</span>`,
+		`<span class="n">$19.31</span><span class="l">estimated</span><span class="s">3 assets unpriced</span>`,
+		`<span class="n">$14.50</span><span class="l">next apply</span><span class="s">+ 1 unpriced generation</span>`,
 	} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page: got no %q, want it", s)
@@ -151,7 +151,7 @@ func TestWriteUnknownIsNotZero(t *testing.T) {
 	st.Assets = nil
 	page, _ := render(t, st, Options{Plan: plan})
 	for _, s := range []string{
-		`<span class="n">unknown</span><span class="l">estimated</span><span class="s">1 asset(s) unpriced</span>`,
+		`<span class="n">unknown</span><span class="l">estimated</span><span class="s">1 asset unpriced</span>`,
 		`<span class="n">unknown</span><span class="l">next apply</span>`,
 		`$0.00 spent · est. unknown`,
 	} {

@@ -86,7 +86,7 @@ func Write(w io.Writer, st *state.State, opts Options) error {
 		top = max(top, m.ActualCents, m.EstimatedCents)
 	}
 	funcs := template.FuncMap{"cents": formatCents, "pct": func(c int) string { return percent(c, top) },
-		"label": func(s string) string { return statusLabels[s] }}
+		"label": func(s string) string { return statusLabels[s] }, "plural": plural}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("report: parse template: %w", err)
@@ -163,4 +163,12 @@ func percent(c, top int) string {
 		return "0"
 	}
 	return strconv.FormatFloat(100*float64(c)/float64(top), 'f', 1, 64)
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
