@@ -162,8 +162,8 @@ func usage(w io.Writer) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nGlobal flags (before COMMAND):")
-	fmt.Fprintln(w, "  -chdir=DIR  switch to DIR before running the command (every path is then relative to DIR)")
-	fmt.Fprintln(w, "  -version    print the version, as 'xpflow version' does")
+	fmt.Fprintln(w, "  -chdir=DIR, -C DIR  switch to DIR before running the command (every path is then relative to DIR)")
+	fmt.Fprintln(w, "  -version, -v        print the version, as 'xpflow version' does")
 	fmt.Fprintln(w, "\nRun 'xpflow COMMAND -h' for the flags of a command.")
 }
 
