@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,6 +33,7 @@ func run() error {
 	sizes := flag.String("sizes", "1000,10000,100000", "plan mode: asset instance counts")
 	peerPrio := flag.Bool("peer-priorities", false, "give the peer the client's default priorities (polls first) instead of one FIFO queue")
 	verbose := flag.Bool("v", false, "print a diagnostic line per run on stderr")
+	procs := flag.Bool("procs", false, "window mode: run real xpflow processes (built from ./cmd/xpflow) at real speed instead of clients in this process; -k does not apply")
 	traceRuns := flag.Bool("trace", false, "with -v, also print every async task of each xpflow run: submit, true latency, each poll since submit (- answered processing)")
 	flag.Parse()
 	switch *mode {
@@ -47,6 +50,9 @@ func run() error {
 		}
 		return planScale(ns)
 	case "window":
+		if *procs {
+			return windowProcsBench(bench.Config{Seed: *seed}, *repeat, *verbose)
+		}
 		return windowBench(bench.Config{Scale: *scale, Seed: *seed}, *repeat, *verbose)
 	}
 	return fmt.Errorf("-mode %q: want sched, plan or window", *mode)
@@ -100,6 +106,30 @@ func windowBench(cfg bench.Config, repeat int, verbose bool) error {
 		all = append(all, rows)
 	}
 	fmt.Printf("two processes, one key: 16 async images each (flux/pro-async, 5-20 s), 30 requests/min; k=%g, median makespan of %d run(s), worst 429 count\n", cfg.Scale, len(all))
+	return bench.WriteWindowTable(os.Stdout, bench.MedianWindow(all))
+}
+
+// windowProcsBench runs the "two processes, one key" benchmark with real
+// xpflow processes.
+func windowProcsBench(cfg bench.Config, repeat int, verbose bool) error {
+	cleanup, err := prepare(&cfg, "xpbench-window-procs-", verbose)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	bin := filepath.Join(cfg.Dir, "xpflow")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/xpflow").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	var all [][]bench.WindowRow
+	for i := 0; i < max(1, repeat); i++ {
+		rows, err := bench.RunWindowProcs(context.Background(), cfg, bin)
+		if err != nil {
+			return err
+		}
+		all = append(all, rows)
+	}
+	fmt.Printf("two xpflow processes, one key: 16 async images each (flux/pro-async, 5-20 s), 30 requests/min; real processes at real speed, median makespan of %d run(s), worst 429 count\n", len(all))
 	return bench.WriteWindowTable(os.Stdout, bench.MedianWindow(all))
 }
 
