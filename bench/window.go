@@ -201,7 +201,7 @@ func MedianWindow(repeats [][]WindowRow) []WindowRow {
 // process doing both campaigns (the first row).
 func WriteWindowTable(w io.Writer, rows []WindowRow) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "setup\tmakespan\tvs one client\tworst run vs one\trequests\t429s")
+	fmt.Fprintln(tw, "setup\tmakespan\tvs row 1\tworst run vs row 1\trequests\t429s")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%.2fx\t%.2fx\t%d\t%d\n", r.Setup, r.Makespan.Round(time.Second),
 			float64(r.Makespan)/float64(rows[0].Makespan), r.WorstRatio, r.Requests, r.Limited)

@@ -4,7 +4,8 @@
 #   scripts/bench.sh            scheduler suite (about 3 min per repeat, at -k 50)
 #   scripts/bench.sh plan       plan at scale: time and memory for 1k, 10k, 100k assets
 #   scripts/bench.sh gobench    the Go benchmarks of bench/ (ns/op, B/op)
-#   scripts/bench.sh window     two clients (in one process), one key: 429s and makespan against one client
+#   scripts/bench.sh window     two clients (in one process), one key: 429s and makespan against one client;
+#                               with -procs, two real xpflow processes at real speed (about 6 min a run)
 #   scripts/bench.sh report     the review page of 10,000 assets: first paint in headless Chromium
 #   scripts/bench.sh teams      runners on one Postgres campaign, 1/2/3 keys (about 9 min;
 #                               needs eval "$(scripts/dev-postgres.sh start)")
