@@ -30,6 +30,18 @@ const (
 // the rest too early.
 const tailGuard = 1.5
 
+// While the window has no slack, a due poll that answers processing makes
+// some request wait for a slot to leave the window. Until minLearned
+// tasks of a model were seen, such a poll waits for a confident time: the
+// tightQuantile (tightFeedsQuantile for a task others wait on) and
+// tightTailGuard times the slowest observation, never later than just
+// before the next slot leaves (see scheduler.tightDueLocked).
+const (
+	tightQuantile      = 0.97
+	tightFeedsQuantile = 0.9
+	tightTailGuard     = tailGuard * tailGuard
+)
+
 // ladderStep is the growth of the learning ladder: while nothing is known
 // of a model, its oldest task is polled at ages growing by half.
 const ladderStep = 1.5
@@ -71,15 +83,16 @@ func backoff(elapsed float64) float64 {
 // estimate d built from n observations.
 //
 // Past every observation it backs off geometrically. While n < minLearned
-// it polls no sooner than tailGuard times the slowest observation.
-func nextPoll(d *Dist, n int, known, q float64) float64 {
+// it polls no sooner than guard times the slowest observation (its
+// interval's midpoint).
+func nextPoll(d *Dist, n int, known, q, guard float64) float64 {
 	v, ok := d.CondQuantile(known, q)
 	if !ok {
 		v = known + backoff(known)
 	}
 	if n > 0 && n < minLearned {
-		if guard := tailGuard * d.SlowestMid(); known < guard {
-			v = math.Max(v, guard)
+		if at := guard * d.SlowestMid(); known < at {
+			v = math.Max(v, at)
 		}
 	}
 	return math.Max(v, known+MinPollInterval.Seconds())

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -59,6 +60,7 @@ type task struct {
 	waiting    bool          // blocked in next
 	inflight   bool          // granted, its poll not yet answered
 	grant      chan pollKind // receives the grant
+	dueAt      time.Time     // dispatchLocked's scratch: when its poll fell due
 }
 
 // pollKind is what a grant is for.
@@ -223,22 +225,45 @@ func (s *scheduler) dispatchLocked(now time.Time) time.Time {
 			wake = t
 		}
 	}
+	slack, leave := s.slackLocked(now)
+	// A granted poll takes a slot beyond its task's reserve until it
+	// answers, and keeps it if it answers processing. Due polls spend the
+	// slack first, oldest due first; once it is gone, a poll that answers
+	// processing makes some request wait for a slot to leave the window,
+	// so the rest wait for tightDueLocked.
+	var due []*task
 	for t := range s.tasks {
 		if !t.waiting || t.inflight {
 			continue
 		}
-		due := s.dueLocked(t)
-		if due.After(now) {
-			soonest(due)
+		at := s.dueLocked(t, false)
+		if at.After(now) {
+			soonest(at)
 			continue
+		}
+		t.dueAt = at
+		due = append(due, t)
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].dueAt.Equal(due[j].dueAt) {
+			return due[i].dueAt.Before(due[j].dueAt)
+		}
+		return due[i].submitted.Before(due[j].submitted)
+	})
+	for _, t := range due {
+		if slack <= 0 {
+			if at := s.tightDueLocked(t, leave); at.After(now) {
+				soonest(at)
+				continue
+			}
 		}
 		prio := xpilot.PriorityLeafPoll
 		if t.feeds {
 			prio = xpilot.PriorityPoll
 		}
 		s.grantLocked(t, pollKind{prio: prio})
+		slack--
 	}
-	slack, leave := s.slackLocked(now)
 	for slack > 0 {
 		t, at := s.probeCandidateLocked(now, slack)
 		if t == nil {
@@ -284,19 +309,45 @@ func (s *scheduler) estimate(t *task) (*Dist, int) {
 
 // dueLocked is when t's next needed poll is due. While its model has no
 // observation, the oldest task of the model climbs the learning ladder
-// and the others wait at the prior's quantile (or for a probe).
-func (s *scheduler) dueLocked(t *task) time.Time {
+// and the others wait at the prior's quantile (or for a probe). tight
+// asks when the poll should go while the window has no slack: while fewer
+// than minLearned tasks were seen, at the confident quantile and the
+// tight tail guard (see tightDueLocked); otherwise as when not tight.
+func (s *scheduler) dueLocked(t *task, tight bool) time.Time {
 	d, n := s.estimate(t)
 	g := s.groups[group(t.model, t.key)]
 	q := leafQuantile
 	if t.feeds {
 		q = feedsQuantile
 	}
-	age := nextPoll(d, n, t.known, q)
+	guard := tailGuard
+	if tight && n < minLearned {
+		q, guard = math.Max(q, tightQuantile), tightTailGuard
+		if t.feeds {
+			q = math.Max(feedsQuantile, tightFeedsQuantile)
+		}
+	}
+	age := nextPoll(d, n, t.known, q, guard)
 	if n == 0 && s.scoutLocked(t) {
 		age = math.Min(age, rungAbove(t.kind, math.Max(t.known, g.seen)))
 	}
 	return s.spaced(t, t.submitted.Add(duration(age)))
+}
+
+// tightDueLocked is when t's due poll goes while the window has no slack
+// (t.dueAt being when it fell due): at the confident time of dueLocked,
+// but never later than MinPollInterval before the next slot leaves the
+// window (leave), since a poll that answers processing then costs no
+// wait: its next poll would go when that slot leaves anyway.
+func (s *scheduler) tightDueLocked(t *task, leave time.Time) time.Time {
+	at := s.dueLocked(t, true)
+	if limit := leave.Add(-MinPollInterval); !leave.IsZero() && at.After(limit) {
+		at = limit
+	}
+	if at.Before(t.dueAt) {
+		at = t.dueAt
+	}
+	return at
 }
 
 // spaced delays due so that t is never polled twice within MinPollInterval.

@@ -122,7 +122,7 @@ func TestSchedulerPollsAtTheLearnedQuantileAndSleepsUntilThen(t *testing.T) {
 		tasks = append(tasks, fx.waiting("m", 0))
 	}
 	d, _ := fx.s.lat.Estimate(spec.KindVideo, "m", "8")
-	due := t0.Add(duration(nextPoll(d, 20, 0, leafQuantile)))
+	due := t0.Add(duration(nextPoll(d, 20, 0, leafQuantile, tailGuard)))
 	if got, want := due.Sub(t0), 28*time.Second; got < want-time.Second || got > want+time.Second {
 		t.Fatalf("due %v after submit, want about %v (the 0.9 quantile of 10.5-29.5 s)", got, want)
 	}
@@ -190,5 +190,61 @@ func TestSchedulerHandsBackAGrantWhenTheTaskStops(t *testing.T) {
 	defer fx.s.mu.Unlock()
 	if tk.waiting || tk.inflight {
 		t.Errorf("a stopped task is still waiting=%v inflight=%v", tk.waiting, tk.inflight)
+	}
+}
+
+// oneSeenState holds one observation of model m, key 8: done in (lo, hi].
+func oneSeenState(lo, hi float64) *state.State {
+	st := state.New()
+	s := &state.Samples{}
+	s.AddInterval(lo, hi)
+	st.Models = map[string]*state.ModelStats{"m": {Latency: map[string]*state.Samples{"8": s}}}
+	return st
+}
+
+func TestSchedulerDueWithoutSlackWaitsForAConfidentTime(t *testing.T) {
+	tests := map[string]struct {
+		used     int     // requests at t0, all leaving the window at 60 s
+		lo, hi   float64 // the one observation
+		atGuard  int     // polls granted when the tail guard falls due
+		later    float64 // when the rest go, seconds after t0
+		laterAll int
+	}{
+		// 12 submits and 6 polls in the window, 12 tasks: no slack. A poll
+		// at the tail guard (1.5 x 19.75 s) that answers processing would
+		// wait for 60 s; all wait for the tight guard, 2.25 x 19.75 s.
+		"no slack": {used: 18, lo: 15.8, hi: 23.7, atGuard: 0, later: 44.4375, laterAll: 12},
+		// Two spare slots: the two go at the guard, the rest wait.
+		"two spare": {used: 16, lo: 15.8, hi: 23.7, atGuard: 2, later: 44.4375, laterAll: 10},
+		// The tight guard (2.25 x 29.6 s) is past the window's refresh:
+		// the polls go 3 s before the first slot leaves, when a poll that
+		// answers processing costs no wait.
+		"tight guard past the refresh": {used: 18, lo: 23.7, hi: 35.5, atGuard: 0, later: 57, laterAll: 12},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			fx := newSchedFixture(t, oneSeenState(tc.lo, tc.hi), tc.used)
+			var tasks []*task
+			for range 12 {
+				tasks = append(tasks, fx.waiting("m", 0))
+			}
+			guard := duration(tailGuard * (tc.lo + tc.hi) / 2)
+			fx.clock.Set(t0.Add(guard))
+			polls, probes, wake := fx.dispatch(tasks)
+			if polls != tc.atGuard || probes != 0 {
+				t.Fatalf("at the tail guard (%v): %d polls, %d probes; want %d polls and no probe", guard, polls, probes, tc.atGuard)
+			}
+			if want := t0.Add(duration(tc.later)); wake.Sub(want).Abs() > time.Millisecond {
+				t.Fatalf("wakes at %v, want %.4gs", wake.Sub(t0), tc.later)
+			}
+			fx.clock.Set(wake.Add(-10 * time.Millisecond))
+			if polls, _, _ := fx.dispatch(tasks); polls != 0 {
+				t.Errorf("just before: %d polls, want 0", polls)
+			}
+			fx.clock.Set(wake)
+			if polls, _, _ := fx.dispatch(tasks); polls != tc.laterAll {
+				t.Errorf("at %v: %d polls, want %d", wake.Sub(t0), polls, tc.laterAll)
+			}
+		})
 	}
 }
