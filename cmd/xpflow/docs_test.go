@@ -225,3 +225,39 @@ func TestDocsShellExamples(t *testing.T) {
 		t.Errorf("ran only %d examples of docs/cli.md", ran)
 	}
 }
+
+// TestReadmeFirstScreen runs the README's fresh-clone commands (the "go
+// run ./cmd/xpflow" lines of its first screen) with the built binary, from
+// the root of a copy of examples/, as a user who just cloned types them,
+// and checks the page the README promises exists.
+func TestReadmeFirstScreen(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if len(ran) == 2 {
+			break // the first screen; later lines start servers
+		}
+		cmd, ok := strings.CutPrefix(l, "go run ./cmd/xpflow ")
+		if !ok {
+			continue
+		}
+		cmd, _, _ = strings.Cut(cmd, "#")
+		args := strings.Fields(cmd)
+		userRun{dir: ws}.run(t, args...).must(t, 0, args...)
+		ran = append(ran, cmd)
+	}
+	if len(ran) != 2 || !strings.HasPrefix(ran[0], "apply -simulate -auto-approve examples/launch") || !strings.HasPrefix(ran[1], "report -simulate examples/launch") {
+		t.Errorf("README's first screen runs %q, want apply -simulate -auto-approve examples/launch, then report -simulate examples/launch", ran)
+	}
+	if _, err := os.Stat(filepath.Join(ws, "examples", "launch", "out", "simulate", "report.html")); err != nil {
+		t.Errorf("the page the README names: %v", err)
+	}
+}
