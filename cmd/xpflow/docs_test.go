@@ -240,11 +240,18 @@ func TestReadmeFirstScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first screen is the section "Try it on a fresh machine".
+	readme := string(b)
+	i := strings.Index(readme, "\n## Try it on a fresh machine\n")
+	if i < 0 {
+		t.Fatal("README.md has no section \"Try it on a fresh machine\"")
+	}
+	first := readme[i+1:]
+	if j := strings.Index(first, "\n## "); j >= 0 {
+		first = first[:j]
+	}
 	var ran []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if len(ran) == 2 {
-			break // the first screen; later lines start servers
-		}
+	for _, l := range strings.Split(first, "\n") {
 		cmd, ok := strings.CutPrefix(l, "go run ./cmd/xpflow ")
 		if !ok {
 			continue
