@@ -55,9 +55,9 @@ func runCLI(t *testing.T, g *secretGuard, run *sim.Running, args ...string) cliR
 	return r
 }
 
-// unknownAddrs runs plan -json in-process and returns the assets whose
-// action is "unknown", sorted.
-func unknownAddrs(t *testing.T, g *secretGuard, run *sim.Running, dir string) []string {
+// replaceAddrs runs plan -json in-process and returns the assets whose
+// action is "unknown" or "expired", sorted: what the user is told to -replace.
+func replaceAddrs(t *testing.T, g *secretGuard, run *sim.Running, dir string) []string {
 	t.Helper()
 	r := runCLI(t, g, run, "plan", "-json", dir)
 	if r.code != 0 {
@@ -71,7 +71,10 @@ func unknownAddrs(t *testing.T, g *secretGuard, run *sim.Running, dir string) []
 	}
 	var out []string
 	for _, a := range plan.Assets {
-		if a.Action == "unknown" {
+		// Both need the user's consent to pay again, and plan names
+		// -replace for both: an unknown outcome may have been charged,
+		// an expired link was charged and cannot be fetched.
+		if a.Action == "unknown" || a.Action == "expired" {
 			out = append(out, a.Address)
 		}
 	}
@@ -167,8 +170,8 @@ func runFaultCase(t *testing.T, tc faultCase) {
 
 	// Recovery: clear the faults and apply again; only lost answers may be paid again.
 	run.Server.SetFaults(sim.Faults{})
-	unknown := unknownAddrs(t, g, run, dir)
-	t.Logf("unknown outcomes to replace: %v", unknown)
+	unknown := replaceAddrs(t, g, run, dir)
+	t.Logf("unknown or expired outcomes to replace: %v", unknown)
 	args := []string{"apply", "-auto-approve"}
 	for _, a := range unknown {
 		args = append(args, "-replace", a)
