@@ -146,3 +146,39 @@ func TestLatenciesReadOldSecondsAsExactIntervals(t *testing.T) {
 		t.Errorf("an unseen model: n = %d, want 0 (the prior)", n)
 	}
 }
+
+// wideObs are the observations a first run leaves when the window forced
+// its polls late: nine tasks first polled at 56 s, one seen processing at
+// 16 s and done by 23.7 s, one seen processing at 23 s and done by 44.6 s.
+func wideObs() []state.Interval {
+	obs := []state.Interval{{Lo: 16, Hi: 23.7}, {Lo: 23, Hi: 44.6}}
+	for range 9 {
+		obs = append(obs, state.Interval{Lo: 0, Hi: 56})
+	}
+	return obs
+}
+
+func TestSpreadKeepsTheDoubtOfWideObservations(t *testing.T) {
+	d := Turnbull(wideObs())
+	// Every observation holds (23, 23.7]: the maximum likelihood puts all
+	// the mass there, though nine tasks may have taken anything up to 56 s.
+	if got := d.Quantile(0.9); got > 23.7 {
+		t.Fatalf("Turnbull q0.9 = %.2f, want <= 23.7 (the premise of this test)", got)
+	}
+	// Spread: CDF(t) = (9 t/56 + 2)/11 past 44.6 s, so q0.9 = 56 (9.9-2)/9.
+	want := 56 * (0.9*11 - 2) / 9
+	if got := d.Spread().Quantile(0.9); math.Abs(got-want) > 1e-6 {
+		t.Errorf("Spread q0.9 = %.3f, want %.3f", got, want)
+	}
+	// Conditional on running at 40 s, the spread estimate still says so.
+	if got, ok := d.Spread().CondQuantile(40, 0.5); !ok || got <= 40 || got >= 56 {
+		t.Errorf("Spread CondQuantile(40, 0.5) = %.2f, %v; want inside (40, 56)", got, ok)
+	}
+	// Where the observations are exact, the two agree.
+	pts := Turnbull([]state.Interval{{Lo: 10, Hi: 10}, {Lo: 20, Hi: 20}, {Lo: 30, Hi: 30}, {Lo: 40, Hi: 40}})
+	for _, q := range []float64{0.25, 0.5, 0.9} {
+		if a, b := pts.Quantile(q), pts.Spread().Quantile(q); math.Abs(a-b) > 1e-9 {
+			t.Errorf("exact points q%.2f: Turnbull %.3f, Spread %.3f; want equal", q, a, b)
+		}
+	}
+}

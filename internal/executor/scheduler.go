@@ -312,7 +312,8 @@ func (s *scheduler) estimate(t *task) (*Dist, int) {
 // and the others wait at the prior's quantile (or for a probe). tight
 // asks when the poll should go while the window has no slack: while fewer
 // than minLearned tasks were seen, at the confident quantile and the
-// tight tail guard (see tightDueLocked); otherwise as when not tight.
+// tight tail guard (see tightDueLocked); and, however many were seen, no
+// sooner than the spread estimate's quantile (see Dist.Spread).
 func (s *scheduler) dueLocked(t *task, tight bool) time.Time {
 	d, n := s.estimate(t)
 	g := s.groups[group(t.model, t.key)]
@@ -328,6 +329,11 @@ func (s *scheduler) dueLocked(t *task, tight bool) time.Time {
 		}
 	}
 	age := nextPoll(d, n, t.known, q, guard)
+	if tight {
+		// Without slack an early poll costs a wait: trust no more than
+		// the observations show (see Dist.Spread).
+		age = math.Max(age, nextPoll(d.Spread(), n, t.known, q, guard))
+	}
 	if n == 0 && s.scoutLocked(t) {
 		age = math.Min(age, rungAbove(t.kind, math.Max(t.known, g.seen)))
 	}

@@ -248,3 +248,48 @@ func TestSchedulerDueWithoutSlackWaitsForAConfidentTime(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerWithoutSlackTrustsOnlyWhatWideObservationsShow: a second
+// run whose model was learned from late polls (see wideObs) believed
+// every task takes 23-24 s, polled all 12 at 23.6 s, spent the window on
+// the 7 still running and waited for it to slide (ratio 1.6 in
+// scripts/bench.sh sched, "12 video 15-45s (learned)"). Slack is still
+// spent at the learned quantile; without it, polls wait for the spread
+// estimate, never past 3 s before the first slot leaves the window.
+func TestSchedulerWithoutSlackTrustsOnlyWhatWideObservationsShow(t *testing.T) {
+	tests := map[string]struct {
+		used   int // requests at t0, leaving the window at 60 s
+		atTurn int // polls granted at the learned q0.9
+	}{
+		"no slack":  {used: 18, atTurn: 0},
+		"six spare": {used: 12, atTurn: 6},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := state.New()
+			s := &state.Samples{}
+			for _, iv := range wideObs() {
+				s.AddInterval(iv.Lo, iv.Hi)
+			}
+			st.Models = map[string]*state.ModelStats{"m": {Latency: map[string]*state.Samples{"8": s}}}
+			fx := newSchedFixture(t, st, tc.used)
+			var tasks []*task
+			for range 12 {
+				tasks = append(tasks, fx.waiting("m", 0))
+			}
+			fx.clock.Set(t0.Add(24 * time.Second))
+			polls, probes, wake := fx.dispatch(tasks)
+			if polls != tc.atTurn || probes != 0 {
+				t.Fatalf("at 24 s: %d polls, %d probes; want %d polls", polls, probes, tc.atTurn)
+			}
+			// Spread's q0.9 is 49.2 s; the first slot leaves at 60 s.
+			if got := wake.Sub(t0); got < 45*time.Second || got > 57*time.Second {
+				t.Fatalf("wakes at %v, want between 45 s and 57 s", got)
+			}
+			fx.clock.Set(wake)
+			if polls, _, _ := fx.dispatch(tasks); polls != 12-tc.atTurn {
+				t.Errorf("at %v: %d polls, want %d", wake.Sub(t0), polls, 12-tc.atTurn)
+			}
+		})
+	}
+}
