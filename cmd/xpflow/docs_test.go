@@ -18,7 +18,7 @@ import (
 
 // The docs tests run what docs/ shows, so the docs cannot drift from the
 // code: every function example against its documented result, every HCL
-// example through fmt -check, and every shell example of docs/cli.md in
+// example through fmt -check and validate, and every shell example of docs/cli.md in
 // order, comparing its output where the docs show one.
 
 const docsDir = "../../docs"
@@ -94,10 +94,9 @@ func TestDocsFunctionResults(t *testing.T) {
 	for i, r := range rows {
 		fmt.Fprintf(&spec, "output \"f%02d\" {\n  value = %s\n}\n", i, r.example)
 	}
-	files := map[string]string{
-		"fn.xp.hcl": spec.String(),
-		"brand.txt": "Quiet tech for loud cities.",
-		"hook.tmpl": "Meet ${product}: %{ if length(product) > 4 }big%{ else }small%{ endif } sound.",
+	files := map[string]string{"fn.xp.hcl": spec.String()}
+	for name, body := range docsFixtures {
+		files[name] = body
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -139,25 +138,69 @@ func hclLiteralJSON(src string) (any, error) {
 	return out, json.Unmarshal(b, &out)
 }
 
-// TestDocsHCLExamplesAreCanonical: every ```hcl block of docs/ parses and
-// is already in the format 'xpflow fmt' writes.
-func TestDocsHCLExamplesAreCanonical(t *testing.T) {
+// docsFixtures are the files docs/language.md's examples read with file()
+// and templatefile(), as its function table describes them.
+var docsFixtures = map[string]string{
+	"brand.txt": "Quiet tech for loud cities.",
+	"hook.tmpl": "Meet ${product}: %{ if length(product) > 4 }big%{ else }small%{ endif } sound.",
+}
+
+// TestDocsHCLExamplesAreValidAndCanonical: every ```hcl block of docs/ is
+// already in the format 'xpflow fmt' writes, and is a spec that 'xpflow
+// validate' accepts on its own, run from inside its directory. A block
+// that starts with "# xpflow.vars.hcl" is a variables file: it is written
+// beside the spec block before it, and must change what that spec
+// validates to.
+func TestDocsHCLExamplesAreValidAndCanonical(t *testing.T) {
 	t.Parallel()
 	paths, _ := filepath.Glob(filepath.Join(docsDir, "*.md"))
 	n := 0
 	for _, p := range paths {
+		var prev fence
 		for _, f := range fences(t, p) {
 			if f.lang != "hcl" {
 				continue
 			}
 			n++
-			file := filepath.Join(t.TempDir(), "example.xp.hcl")
-			if err := os.WriteFile(file, []byte(f.body), 0o644); err != nil {
-				t.Fatal(err)
+			where := fmt.Sprintf("%s:%d", f.file, f.line)
+			dir := t.TempDir()
+			write := func(name, body string) {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if r := (userRun{dir: filepath.Dir(file)}).run(t, "fmt", "-check", "example.xp.hcl"); r.code != 0 {
-				t.Errorf("%s:%d: the example is not canonical (fmt -check exit %d)\n%s%s", f.file, f.line, r.code, r.stdout, r.stderr)
+			for name, body := range docsFixtures {
+				write(name, body)
 			}
+			name, spec := "main.xp.hcl", f.body
+			if strings.HasPrefix(f.body, "# xpflow.vars.hcl") {
+				if prev.body == "" {
+					t.Errorf("%s: a variables file with no spec example before it", where)
+					continue
+				}
+				name, spec = "xpflow.vars.hcl", prev.body
+				write("main.xp.hcl", spec)
+			}
+			write(name, f.body)
+			u := userRun{dir: dir}
+			if r := u.run(t, "fmt", "-check", name); r.code != 0 {
+				t.Errorf("%s: the example is not canonical (fmt -check exit %d)\n%s%s", where, r.code, r.stdout, r.stderr)
+			}
+			r := u.run(t, "validate")
+			if r.code != 0 {
+				t.Errorf("%s: the example does not validate on its own (exit %d)\n%s%s", where, r.code, r.stdout, r.stderr)
+				continue
+			}
+			if name == "xpflow.vars.hcl" {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+				if without := u.run(t, "validate"); without.stdout == r.stdout {
+					t.Errorf("%s: the variables file changes nothing: validate says %q with and without it", where, strings.TrimSpace(r.stdout))
+				}
+				continue
+			}
+			prev = f
 		}
 	}
 	if n < 10 {
