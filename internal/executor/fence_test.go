@@ -16,6 +16,30 @@ import (
 	"github.com/xpflow/xpflow/internal/state"
 )
 
+// openRunner opens campaign "c" of the database conn as runner; it is
+// closed when the test ends.
+func openRunner(t *testing.T, conn, runner string) *pgstore.Store {
+	t.Helper()
+	pg, err := pgstore.Open(context.Background(), conn, "c", pgstore.Options{Runner: runner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	return pg
+}
+
+// openCampaign is openRunner with the state store apply would use on it.
+func openCampaign(t *testing.T, conn, runner string) (*pgstore.Store, *state.Store) {
+	t.Helper()
+	pg := openRunner(t, conn, runner)
+	store, err := state.OpenBackend(pg.String(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return pg, store
+}
+
 // lapsingClaimer is runner A's real Postgres Claimer, except that right
 // after A claims lapseAddr its lease lapses (as after a database outage
 // longer than the lease, or a stalled process) and runner B takes the
@@ -67,20 +91,8 @@ text "kept" {
 }
 `)
 	ctx := context.Background()
-	open := func(runner string) *pgstore.Store {
-		s, err := pgstore.Open(ctx, conn, "c", pgstore.Options{Runner: runner})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	pgA, pgB := open("runner-a"), open("runner-b")
-	store, err := state.OpenBackend(pgA.String(), pgA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	pgA, store := openCampaign(t, conn, "runner-a")
+	pgB := openRunner(t, conn, "runner-b")
 	ca, cb := pgA.Claimer(time.Minute, nil), pgB.Claimer(time.Minute, nil)
 	defer ca.Close()
 	defer cb.Close()
@@ -135,16 +147,7 @@ text "kept" {
 func TestFencedEditRefusedWithoutClaim(t *testing.T) {
 	conn := pgtest.Database(t)
 	ctx := context.Background()
-	pg, err := pgstore.Open(ctx, conn, "c", pgstore.Options{Runner: "runner-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	store, err := state.OpenBackend(pg.String(), pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	pg, store := openCampaign(t, conn, "runner-a")
 	cl := pg.Claimer(time.Minute, nil)
 	defer cl.Close()
 	intent := func(addr string) func(*state.State) error {

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/xpflow/xpflow/internal/executor"
-	"github.com/xpflow/xpflow/internal/pgstore"
 	"github.com/xpflow/xpflow/internal/pgstore/pgtest"
 	"github.com/xpflow/xpflow/internal/state"
 	"github.com/xpflow/xpflow/internal/xpilot"
@@ -39,21 +38,8 @@ image "hero" {
   prompt = "the hero"
 }
 `)
-	pg, err := pgstore.Open(ctx, conn, "c", pgstore.Options{Runner: "runner-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	store, err := state.OpenBackend(pg.String(), pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	watcher, err := pgstore.Open(ctx, conn, "c", pgstore.Options{Runner: "watcher"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watcher.Close()
+	_, store := openCampaign(t, conn, "runner-a")
+	watcher := openRunner(t, conn, "watcher")
 
 	byPrompt := map[string]string{"the hook": "text.hook", "the hero": "image.hero"}
 	var mu sync.Mutex
