@@ -166,8 +166,10 @@ func TestApplyJSONEvents(t *testing.T) {
 		t.Fatalf("last event = %+v, want a summary with 4 done", last)
 	}
 	spent, done := 0, map[string]bool{}
-	validPhase := map[string]bool{"queued": true, "submitting": true, "submitted": true, "polling": true,
-		"downloading": true, "done": true, "failed": true, "skipped": true, "unknown": true}
+	validPhase := map[string]bool{}
+	for _, p := range phases {
+		validPhase[string(p)] = true
+	}
 	for _, e := range events[1 : len(events)-1] {
 		if e.Type != "asset" || e.Address == "" || !validPhase[e.Phase] || e.Time == "" || e.ElapsedSeconds == nil {
 			t.Fatalf("bad asset event %+v", e)
