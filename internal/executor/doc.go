@@ -11,7 +11,9 @@
 // rate limiter. One scheduler decides every poll: a task's due poll at a
 // quantile of its model's latency, estimated from interval-censored
 // observations (latency.go), and probes only from the window's slack
-// beyond what the run still needs. A generate request is preceded by a
+// beyond what the run still needs. While the window is short, a submit
+// waits for the requests of work ranked above it on the critical path
+// (admit.go). A generate request is preceded by a
 // durable "intent" record and followed by a durable "submitted" record, so
 // a crash leaves at most one outcome unknown per generate request that was
 // on the wire (up to -parallelism), and the state says which.

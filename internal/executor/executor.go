@@ -80,8 +80,12 @@ type applier struct {
 // node is one plan node during the run.
 type node struct {
 	vertex
-	n    *planner.Node
-	cost int // cents charged; written by the node's visit before done
+	n *planner.Node
+	// rank is the expected seconds of work from this node's submit to the
+	// end of the longest chain of dependents behind it (see rankNodes).
+	rank  float64
+	feeds bool // other nodes read from it
+	cost  int  // cents charged; written by the node's visit before done
 	// byOther: the node's record was left by another runner of the
 	// campaign and adopted; written by the node's visit before done.
 	byOther bool
@@ -163,6 +167,7 @@ func newApplier(plan *planner.Plan, opts Options) *applier {
 			a.dependents[d]++
 		}
 	}
+	a.rankNodes()
 	return a
 }
 

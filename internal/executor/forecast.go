@@ -298,7 +298,7 @@ func (s *scheduler) answeredAtOnce(model, key string) {
 // this task.
 func (s *scheduler) named(t *task, nd *node) {
 	s.mu.Lock()
-	t.addr = nd.n.Addr
+	t.addr, t.rank = nd.n.Addr, nd.rank
 	delete(s.answered, nd)
 	s.mu.Unlock()
 }
@@ -307,6 +307,7 @@ func (s *scheduler) named(t *task, nd *node) {
 func (s *scheduler) finished(nd *node) {
 	s.mu.Lock()
 	delete(s.pending, nd)
+	delete(s.admitted, nd)
 	delete(s.limited, nd)
 	delete(s.answered, nd)
 	s.mu.Unlock()

@@ -16,8 +16,10 @@ import (
 // which task gets a probe from the window's slack. Nodes only state what
 // they need (a submit, or "running, submitted at s, seen processing at
 // k"); one loop grants polls, so that twelve tasks can never take the same
-// spare slot. Submits go straight to the client's limiter at submit
-// priority; the scheduler counts them so that it can reserve for them.
+// spare slot. Submits go to the client's limiter at submit priority once
+// admit lets them (it holds a submit back while the window is short and
+// work ranked above it is about to send requests: see admit.go); the
+// scheduler counts them so that it can reserve for them.
 //
 // The reserve is one request per node that still needs its submit plus one
 // poll per running task. A probe is granted only while the window holds
@@ -31,6 +33,10 @@ type scheduler struct {
 
 	mu        sync.Mutex          // guards the fields below and every task's fields
 	pending   map[*node]bool      // nodes that still need a submit not yet in the limiter
+	byAddr    map[string]*node    // every node registered by willSubmit
+	gates     map[*node]*gate     // submits held back for the critical path (see admit)
+	admitted  map[*node]bool      // nodes let through admit whose submit is not answered yet
+	gating    bool                // some node that will submit has inputs: admit may hold submits back
 	inLimiter int                 // submits waiting in the limiter or in flight
 	limited   map[*node]bool      // those submits' nodes, for the forecast
 	answered  map[*node]time.Time // nodes answered, when, not yet tracked or finished
@@ -51,7 +57,8 @@ type groupRun struct {
 // guarded by scheduler.mu.
 type task struct {
 	kind       spec.Kind
-	addr       string // its node's address; "" if not named
+	addr       string  // its node's address; "" if not named
+	rank       float64 // its node's rank (see rankNodes); 0 if not named
 	model, key string
 	submitted  time.Time
 	feeds      bool          // other nodes wait on it
@@ -71,7 +78,8 @@ type pollKind struct {
 
 func newScheduler(c clock.Clock, lim *xpilot.Limiter, lat *Latencies) *scheduler {
 	return &scheduler{clock: c, lim: lim, lat: lat, poke: make(chan struct{}, 1),
-		pending: map[*node]bool{}, limited: map[*node]bool{}, tasks: map[*task]bool{}, groups: map[string]*groupRun{},
+		pending: map[*node]bool{}, byAddr: map[string]*node{}, gates: map[*node]*gate{}, admitted: map[*node]bool{},
+		limited: map[*node]bool{}, tasks: map[*task]bool{}, groups: map[string]*groupRun{},
 		atOnce: map[string]bool{}, answered: map[*node]time.Time{}}
 }
 
@@ -87,6 +95,7 @@ func (s *scheduler) changed() {
 func (s *scheduler) willSubmit(nd *node) {
 	s.mu.Lock()
 	s.pending[nd] = true
+	s.byAddr[nd.addr] = nd
 	s.mu.Unlock()
 }
 
@@ -102,6 +111,11 @@ func (s *scheduler) submitting(nd *node) (done func()) {
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
+			// Counted as admitted until answered: between here and the
+			// limiter's queue it is in neither, and a held leaf must not
+			// take its slot (while in the limiter too it is counted
+			// twice, which only holds leaves a moment longer).
+			delete(s.admitted, nd)
 			s.inLimiter--
 			if s.limited[nd] {
 				delete(s.limited, nd)
@@ -118,6 +132,7 @@ func (s *scheduler) gone(nd *node) {
 	s.mu.Lock()
 	had := s.pending[nd]
 	delete(s.pending, nd)
+	delete(s.admitted, nd)
 	s.mu.Unlock()
 	if had {
 		s.changed()
@@ -276,6 +291,7 @@ func (s *scheduler) dispatchLocked(now time.Time) time.Time {
 	if slack <= 0 {
 		soonest(leave) // slack may return when a slot leaves the window
 	}
+	soonest(s.openGatesLocked(now))
 	return wake
 }
 

@@ -2,10 +2,12 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/xpflow/xpflow/internal/clock"
+	"github.com/xpflow/xpflow/internal/planner"
 	"github.com/xpflow/xpflow/internal/spec"
 	"github.com/xpflow/xpflow/internal/state"
 	"github.com/xpflow/xpflow/internal/xpilot"
@@ -291,5 +293,140 @@ func TestSchedulerWithoutSlackTrustsOnlyWhatWideObservationsShow(t *testing.T) {
 				t.Errorf("at %v: %d polls, want %d", wake.Sub(t0), polls, 12-tc.atTurn)
 			}
 		})
+	}
+}
+
+// gateNode is a node that will submit, registered with the scheduler.
+func (fx *schedFixture) gateNode(addr string, kind spec.Kind, rank float64, feeds bool, deps ...string) *node {
+	nd := &node{vertex: vertex{addr: addr, deps: deps}, n: &planner.Node{Addr: addr, Kind: kind, Deps: deps}, rank: rank, feeds: feeds}
+	fx.s.willSubmit(nd)
+	fx.s.mu.Lock()
+	fx.s.gating = fx.s.gating || len(deps) > 0
+	fx.s.mu.Unlock()
+	return nd
+}
+
+// admitting starts admit for nd; the channel closes when it returns.
+func (fx *schedFixture) admitting(nd *node, stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fx.s.admit(context.Background(), stop, nd)
+	}()
+	// Wait until it holds a gate or went through.
+	for {
+		fx.s.mu.Lock()
+		_, held := fx.s.gates[nd]
+		fx.s.mu.Unlock()
+		select {
+		case <-done:
+			return done
+		default:
+		}
+		if held {
+			return done
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// held reports whether ch stays open for a moment: admit did not return.
+func held(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return false
+	case <-time.After(50 * time.Millisecond):
+		return true
+	}
+}
+
+func returned(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(2 * time.Second):
+		return false
+	}
+}
+
+// TestAdmitHoldsALeafWhileTheChainNeedsTheWindow drives admit by hand: a
+// clip (rank 90) waits while the window's free slots do not exceed what
+// the text -> image chain (rank 105) is about to send, and goes once the
+// chain's requests are sent.
+func TestAdmitHoldsALeafWhileTheChainNeedsTheWindow(t *testing.T) {
+	fx := newSchedFixture(t, nil, 28) // 2 free slots
+	text := fx.gateNode("text.hook", spec.KindText, 105, true)
+	image := fx.gateNode("image.hero", spec.KindImage, 105, true, "text.hook")
+	clip := fx.gateNode("video.clip", spec.KindVideo, 90, false)
+	// The chain's reserve: the text's submit and the image's (its input
+	// is a text, answered at once). 2 free is not more than 2.
+	done := fx.admitting(clip, nil)
+	if !held(done) {
+		t.Fatal("the clip went through with 2 free slots and 2 reserved for the chain")
+	}
+	// The chain's own submits go at once: nothing is ranked above them.
+	if !returned(fx.admitting(text, nil)) {
+		t.Fatal("the text was held back")
+	}
+	fx.s.submitting(text)()
+	_ = fx.lim.Wait(context.Background(), xpilot.PrioritySubmit)
+	if !returned(fx.admitting(image, nil)) {
+		t.Fatal("the image was held back")
+	}
+	fx.s.submitting(image)() // answered; its poll is reserved until it is tracked
+	_ = fx.lim.Wait(context.Background(), xpilot.PrioritySubmit)
+	fx.dispatch(nil)
+	if !held(done) {
+		t.Fatal("the clip took the window's last slot, which the image's poll needs")
+	}
+	// The window slides: every slot frees, far more than the reserve.
+	fx.clock.Advance(61 * time.Second)
+	fx.dispatch(nil)
+	if !returned(done) {
+		t.Fatal("the clip is still held with the window empty")
+	}
+}
+
+// TestAdmitNeverHoldsWithoutDependencies: a campaign of independent
+// assets has no critical path; a full window holds its submits in the
+// limiter, as before, not in admit.
+func TestAdmitNeverHoldsWithoutDependencies(t *testing.T) {
+	fx := newSchedFixture(t, nil, 30)
+	fx.gateNode("video.a", spec.KindVideo, 120, true)
+	b := fx.gateNode("video.b", spec.KindVideo, 90, false)
+	if !returned(fx.admitting(b, nil)) {
+		t.Fatal("admit held a submit in a campaign with no dependencies")
+	}
+}
+
+// TestAdmitLetsGoOnStopAndAfterMaxGate: a held submit returns when apply
+// stops (the caller then skips it), and never waits beyond maxGate, even
+// while the reserve never clears.
+func TestAdmitLetsGoOnStopAndAfterMaxGate(t *testing.T) {
+	fx := newSchedFixture(t, nil, 30)
+	// 40 texts, each feeding an image: a reserve of 80 submits, more
+	// than the window ever holds free.
+	for i := range 40 {
+		text := fmt.Sprintf("text.hook%d", i)
+		fx.gateNode(text, spec.KindText, 105, true)
+		fx.gateNode(fmt.Sprintf("image.hero%d", i), spec.KindImage, 105, true, text)
+	}
+	stop := make(chan struct{})
+	stopped := fx.admitting(fx.gateNode("video.a", spec.KindVideo, 90, false), stop)
+	late := fx.admitting(fx.gateNode("video.b", spec.KindVideo, 90, false), nil)
+	close(stop)
+	if !returned(stopped) {
+		t.Fatal("a held submit did not return on stop")
+	}
+	fx.clock.Advance(maxGate - time.Second)
+	fx.dispatch(nil)
+	if held(late) {
+		fx.clock.Advance(time.Second)
+		fx.dispatch(nil)
+		if !returned(late) {
+			t.Fatal("the held submit still waits after maxGate")
+		}
+	} else {
+		t.Fatal("the held submit went before maxGate")
 	}
 }

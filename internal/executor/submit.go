@@ -28,7 +28,9 @@ func (a *applier) generate(ctx context.Context, nd *node) (result, error) {
 	a.emit(n.Addr, PhaseQueued, "", nil) // its inputs are known; it waits for a slot and the rate limit
 	rec := &state.Asset{Address: n.Addr, Kind: string(n.Kind), Model: req.Model(), RequestHash: req.Hash(),
 		Request: req.Normalized(), DependsOn: n.Deps, Status: state.StatusIntent, IntentAt: a.clock.Now(), Redacted: redacted}
-	// Take a parallelism slot and, with other runners, the asset's claim.
+	// Let the critical path's requests go first while the window is short,
+	// then take a parallelism slot and, with other runners, the asset's claim.
+	a.sched.admit(ctx, a.stopCh, nd)
 	release, unclaim, adopted, res, err := a.claimFor(ctx, nd, a.acquire)
 	if adopted {
 		if res.outcome == OutcomeSkipped {
