@@ -404,12 +404,6 @@ func docsJSONRefused(t *testing.T) docsJSONReal {
 	return docsJSONReal{ledger: ledger}
 }
 
-// docsJSONPhases are the executor's phases, every one an asset event can
-// carry.
-var docsJSONPhases = []executor.Phase{executor.PhaseQueued, executor.PhaseRateLimited, executor.PhaseSubmitting,
-	executor.PhaseSubmitted, executor.PhasePolling, executor.PhaseDownloading, executor.PhaseDone,
-	executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown, executor.PhaseExpired}
-
 // TestDocsJSONPhaseTable: the phase table of docs/cli.md's apply -json
 // lists exactly the executor's phases.
 func TestDocsJSONPhaseTable(t *testing.T) {
@@ -430,7 +424,7 @@ func TestDocsJSONPhaseTable(t *testing.T) {
 		}
 	}
 	var missing, extra []string
-	for _, p := range docsJSONPhases {
+	for _, p := range executor.Phases() {
 		if !documented[string(p)] {
 			missing = append(missing, string(p))
 		}

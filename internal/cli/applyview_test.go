@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xpflow/xpflow/internal/executor"
 )
 
 // quickCampaign has only synchronous generations, so -simulate applies it
@@ -167,7 +169,7 @@ func TestApplyJSONEvents(t *testing.T) {
 	}
 	spent, done := 0, map[string]bool{}
 	validPhase := map[string]bool{}
-	for _, p := range phases {
+	for _, p := range executor.Phases() {
 		validPhase[string(p)] = true
 	}
 	for _, e := range events[1 : len(events)-1] {

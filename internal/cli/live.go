@@ -189,7 +189,7 @@ func (v *liveView) phaseText(p executor.Phase) string {
 // one width for the whole run rather than the widest label on screen.
 var labelWidth = func() int {
 	w := 0
-	for _, p := range phases {
+	for _, p := range executor.Phases() {
 		w = max(w, runeLen(phaseLabel(p)))
 	}
 	return w

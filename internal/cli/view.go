@@ -55,17 +55,12 @@ func (v *lineView) Window(n xpilot.WindowNote) {
 	fmt.Fprintf(v.env.Stdout, "%s %7s  %s  %s\n", n.Time.UTC().Format(time.RFC3339), "", padRight("window", phaseWidth), n)
 }
 
-// phases are every phase an event can carry.
-var phases = []executor.Phase{executor.PhaseQueued, executor.PhaseRateLimited, executor.PhaseSubmitting,
-	executor.PhaseSubmitted, executor.PhasePolling, executor.PhaseDownloading, executor.PhaseDone,
-	executor.PhaseFailed, executor.PhaseSkipped, executor.PhaseUnknown, executor.PhaseExpired}
-
 // phaseWidth is the width of the phase column of event lines: the longest
 // phase name. Event lines are printed as they happen, so their columns
 // are fixed widths rather than measured by a tabwriter over the whole run.
 var phaseWidth = func() int {
 	w := 0
-	for _, p := range phases {
+	for _, p := range executor.Phases() {
 		w = max(w, runeLen(string(p)))
 	}
 	return w

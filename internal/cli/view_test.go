@@ -58,6 +58,7 @@ func TestLineViewColumns(t *testing.T) {
 	var out bytes.Buffer
 	lv := newLineView(&Env{Stdout: &out, Getenv: func(string) string { return "" }})
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	phases := executor.Phases()
 	for _, p := range phases {
 		lv.Event(executor.Event{Time: at, Addr: "video.spot", Phase: p})
 	}

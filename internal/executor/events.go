@@ -27,6 +27,12 @@ const (
 	PhaseExpired Phase = "expired"
 )
 
+// Phases returns every phase an event can carry, in the order above.
+func Phases() []Phase {
+	return []Phase{PhaseQueued, PhaseRateLimited, PhaseSubmitting, PhaseSubmitted, PhasePolling,
+		PhaseDownloading, PhaseDone, PhaseFailed, PhaseSkipped, PhaseUnknown, PhaseExpired}
+}
+
 // Event is one state change of one asset instance.
 type Event struct {
 	Time    time.Time
