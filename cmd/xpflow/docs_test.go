@@ -23,6 +23,17 @@ import (
 
 const docsDir = "../../docs"
 
+// copyExamples returns a temp directory holding a copy of examples/, the
+// workspace of a reader following the docs.
+func copyExamples(t *testing.T) string {
+	t.Helper()
+	ws := t.TempDir()
+	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples: %v\n%s", err, out)
+	}
+	return ws
+}
+
 // fence is one fenced block of a Markdown file.
 type fence struct {
 	file, lang, body string
@@ -42,14 +53,17 @@ func fences(t *testing.T, path string) []fence {
 	var out []fence
 	var cur *fence
 	var body []string
-	gap := true // only blank lines since the last block closed
+	var indent string // of the open block: a block in a list item is indented
+	gap := true       // only blank lines since the last block closed
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		l := sc.Text()
+		trimmed := strings.TrimLeft(l, " ")
 		switch {
-		case cur == nil && strings.HasPrefix(l, "```"):
-			cur, body = &fence{file: filepath.Base(path), lang: strings.TrimPrefix(l, "```"), line: n}, nil
-		case cur != nil && l == "```":
+		case cur == nil && strings.HasPrefix(trimmed, "```"):
+			cur, body = &fence{file: filepath.Base(path), lang: strings.TrimPrefix(trimmed, "```"), line: n}, nil
+			indent = l[:len(l)-len(trimmed)]
+		case cur != nil && trimmed == "```":
 			cur.body = strings.Join(body, "\n") + "\n"
 			if k := len(out) - 1; gap && k >= 0 && (cur.lang == "" || cur.lang == "text") && out[k].lang == "sh" && out[k].line+strings.Count(out[k].body, "\n")+2 >= n-len(body)-3 {
 				out[k].output = cur.body
@@ -58,7 +72,7 @@ func fences(t *testing.T, path string) []fence {
 			}
 			cur, gap = nil, true
 		case cur != nil:
-			body = append(body, l)
+			body = append(body, strings.TrimPrefix(l, indent))
 		case strings.TrimSpace(l) != "":
 			gap = false
 		}
@@ -220,10 +234,7 @@ var notRunnable = map[string]string{
 // page would, and compares stdout where the page shows it.
 func TestDocsShellExamples(t *testing.T) {
 	t.Parallel()
-	ws := t.TempDir()
-	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
-		t.Fatalf("copy examples: %v\n%s", err, out)
-	}
+	ws := copyExamples(t)
 	if err := os.WriteFile(filepath.Join(ws, "prod.vars.hcl"), []byte("products = {\n  aurora = \"Aurora headphones\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -275,10 +286,7 @@ func TestDocsShellExamples(t *testing.T) {
 // and checks the page the README promises exists.
 func TestReadmeFirstScreen(t *testing.T) {
 	t.Parallel()
-	ws := t.TempDir()
-	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
-		t.Fatalf("copy examples: %v\n%s", err, out)
-	}
+	ws := copyExamples(t)
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,43 +41,6 @@ var docsJSONMapKeys = map[string]bool{
 // docsJSONElided stands for the "[...]" of a block: an array whose
 // elements the docs leave out.
 const docsJSONElided = "[...]"
-
-// docsJSONFence is one ```json block, indented ones (in a list item)
-// included.
-type docsJSONFence struct {
-	file, body string
-	line       int
-}
-
-func docsJSONFences(t *testing.T, file string) []docsJSONFence {
-	t.Helper()
-	f, err := os.Open(filepath.Join(docsDir, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []docsJSONFence
-	var cur *docsJSONFence
-	var indent string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		l := sc.Text()
-		trimmed := strings.TrimLeft(l, " ")
-		switch {
-		case cur == nil && trimmed == "```json":
-			cur, indent = &docsJSONFence{file: file, line: n}, l[:len(l)-len(trimmed)]
-		case cur != nil && trimmed == "```":
-			out = append(out, *cur)
-			cur = nil
-		case cur != nil:
-			cur.body += strings.TrimPrefix(l, indent) + "\n"
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // docsJSONPaths is a set of key paths, and the paths whose elements the
 // docs elide.
@@ -180,7 +141,10 @@ func TestDocsJSONMatchesTheBinary(t *testing.T) {
 	seen := map[string]bool{}
 	checked := 0
 	for _, file := range docsJSONFiles {
-		for _, f := range docsJSONFences(t, file) {
+		for _, f := range fences(t, filepath.Join(docsDir, file)) {
+			if f.lang != "json" {
+				continue
+			}
 			first, _, _ := strings.Cut(f.body, "\n")
 			if why, ok := docsJSONNotProduced[first]; ok {
 				seen[first] = true
@@ -213,7 +177,7 @@ func TestDocsJSONMatchesTheBinary(t *testing.T) {
 
 // docsJSONSource returns the real paths of what block f documents, and
 // what that is.
-func docsJSONSource(actual docsJSONReal, f docsJSONFence) (*docsJSONPaths, string) {
+func docsJSONSource(actual docsJSONReal, f fence) (*docsJSONPaths, string) {
 	switch {
 	case strings.Contains(f.body, `"type":`):
 		return actual.events, "apply -json"
@@ -230,7 +194,7 @@ func docsJSONSource(actual docsJSONReal, f docsJSONFence) (*docsJSONPaths, strin
 // docsJSONCompare fails for every path of doc missing from got, and logs
 // the paths of got that doc does not show, among the event types and
 // outside the elided arrays of the block.
-func docsJSONCompare(t *testing.T, f docsJSONFence, what string, doc, got *docsJSONPaths) {
+func docsJSONCompare(t *testing.T, f fence, what string, doc, got *docsJSONPaths) {
 	t.Helper()
 	var missing, unshown []string
 	for p := range doc.paths {
@@ -273,16 +237,6 @@ func docsJSONHasPrefix(set map[string]bool, prefix string) bool {
 	return false
 }
 
-// docsJSONWorkspace is a temp directory holding a copy of examples/.
-func docsJSONWorkspace(t *testing.T) string {
-	t.Helper()
-	ws := t.TempDir()
-	if out, err := exec.Command("cp", "-r", "../../examples", ws).CombinedOutput(); err != nil {
-		t.Fatalf("copy examples: %v\n%s", err, out)
-	}
-	return ws
-}
-
 // docsJSONRun runs xpflow in u and returns the paths of its stdout.
 func docsJSONRun(t *testing.T, u userRun, args ...string) *docsJSONPaths {
 	t.Helper()
@@ -312,7 +266,7 @@ func docsJSONFile(t *testing.T, file string) *docsJSONPaths {
 // examples/launch, then a plan after its videos' duration changed, so the
 // plan has creates, a replace with its changes, and spent cost.
 func docsJSONSimulate(t *testing.T) docsJSONReal {
-	ws := docsJSONWorkspace(t)
+	ws := copyExamples(t)
 	u := userRun{dir: ws}
 	plan := docsJSONRun(t, u, "plan", "-simulate", "-json", "examples/launch")
 	events := docsJSONRun(t, u, "apply", "-simulate", "-auto-approve", "-json", "examples/launch")
@@ -348,7 +302,7 @@ func docsJSONServer(t *testing.T) docsJSONReal {
 		t.Fatalf("start simulator: %v", err)
 	}
 	t.Cleanup(func() { _ = run.Close() })
-	ws := docsJSONWorkspace(t)
+	ws := copyExamples(t)
 	cache := filepath.Join(ws, "cache")
 	// The plan's catalog request takes the last slot; the walk waits.
 	docsJSONFillWindow(t, cache, run.URL, 29, time.Now().Add(1500*time.Millisecond))
