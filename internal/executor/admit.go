@@ -205,8 +205,8 @@ func (s *scheduler) reservesLocked() reserves {
 			items = append(items, item{y.rank, 1})
 		}
 	}
-	for y := range s.answered {
-		if polled(y) && !s.limited[y] {
+	for y := range s.answered { // disjoint from limited: see submitting
+		if polled(y) {
 			items = append(items, item{y.rank, 1})
 		}
 	}
