@@ -65,8 +65,10 @@ func (a *applier) rankNodes() {
 // sched). The polls of nodes not yet submitted are not reserved: the poll
 // schedule holds most of them for a confident time, and slots kept for
 // them sat empty (measured: 1.33 against 1.28 with them left out). A
-// submit with nothing ranked above it goes at once; none waits longer
-// than maxGate; stop or ctx ending lets it go (the caller checks why).
+// submit with nothing ranked above it goes once the window has a slot not
+// taken by an admitted submit; none waits longer than maxGate; stop or
+// ctx ending lets it go (the caller checks why). In a campaign without
+// dependencies admit never holds anything.
 func (s *scheduler) admit(ctx context.Context, stop <-chan struct{}, nd *node) {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -139,18 +141,18 @@ func (s *scheduler) openGatesLocked(now time.Time) time.Time {
 }
 
 // admissibleLocked reports whether nd's submit may go to the limiter now:
-// the window holds more free slots than the reserve of higher-ranked work
-// (see admit), or there is no such reserve, or the limiter is paused and
-// holds every request anyway.
+// the window holds more free slots, counting admitted submits as taken,
+// than the reserve of higher-ranked work (see admit); or the limiter is
+// paused and holds every request anyway.
 func (s *scheduler) admissibleLocked(nd *node, rs reserves) bool {
 	per := s.lim.PerMinute()
 	if per <= 0 || !s.gating {
 		return true
 	}
+	// Even with nothing ranked above it, a submit waits while the window
+	// is full: an admitted submit of higher rank may not have reached the
+	// limiter yet, and a leaf sent now would take its slot.
 	reserve := rs.above(nd.rank)
-	if reserve == 0 {
-		return true
-	}
 	st := s.lim.Stats()
 	if s.clock.Now().Before(st.PausedUntil) {
 		return true
