@@ -65,10 +65,10 @@ func (a *applier) rankNodes() {
 // sched). The polls of nodes not yet submitted are not reserved: the poll
 // schedule holds most of them for a confident time, and slots kept for
 // them sat empty (measured: 1.33 against 1.28 with them left out). A
-// submit with nothing ranked above it goes once the window has a slot not
-// taken by an admitted submit; none waits longer than maxGate; stop or
-// ctx ending lets it go (the caller checks why). In a campaign without
-// dependencies admit never holds anything.
+// submit with nothing ranked above it about to come or on its way goes at
+// once; none waits longer than maxGate; stop or ctx ending lets it go (the
+// caller checks why). In a campaign without dependencies admit never
+// holds anything.
 func (s *scheduler) admit(ctx context.Context, stop <-chan struct{}, nd *node) {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -141,24 +141,41 @@ func (s *scheduler) openGatesLocked(now time.Time) time.Time {
 }
 
 // admissibleLocked reports whether nd's submit may go to the limiter now:
-// the window holds more free slots, counting admitted submits as taken,
-// than the reserve of higher-ranked work (see admit); or the limiter is
-// paused and holds every request anyway.
+// nothing ranked above it is about to come or on its way; or the window
+// holds more free slots, counting admitted submits as taken, than the
+// reserve of higher-ranked work (see admit); or the limiter is paused and
+// holds every request anyway.
 func (s *scheduler) admissibleLocked(nd *node, rs reserves) bool {
 	per := s.lim.PerMinute()
 	if per <= 0 || !s.gating {
 		return true
 	}
-	// Even with nothing ranked above it, a submit waits while the window
-	// is full: an admitted submit of higher rank may not have reached the
-	// limiter yet, and a leaf sent now would take its slot.
+	// With nothing ranked above it about to come or on its way, a submit
+	// goes to the limiter at once and waits there, where the live view
+	// and the shared window see it wait. An admitted submit of higher
+	// rank may not have reached the limiter yet: then a leaf needs a free
+	// slot, or it would take that submit's slot.
 	reserve := rs.above(nd.rank)
+	if reserve == 0 && !s.admittedAboveLocked(nd.rank) {
+		return true
+	}
 	st := s.lim.Stats()
 	if s.clock.Now().Before(st.PausedUntil) {
 		return true
 	}
 	free := per - st.InWindow - st.Waiting - len(s.admitted)
 	return free > reserve
+}
+
+// admittedAboveLocked reports whether a submit ranked above rank was
+// admitted and not yet answered.
+func (s *scheduler) admittedAboveLocked(rank float64) bool {
+	for y := range s.admitted {
+		if y.rank > rank {
+			return true
+		}
+	}
+	return false
 }
 
 // reserves are the requests about to come (see admit), by the rank of the
