@@ -42,7 +42,7 @@ func (a *applier) track(ctx context.Context, nd *node, rec *state.Asset, submitt
 		}
 		var sent time.Time
 		task, err := a.opts.Client.Poll(ctx, rec.PollURL, xpilot.Call{Priority: k.prio,
-			Sent: func(at time.Time) { sent = at }})
+			Sent: func(at time.Time) { sent = at; a.sched.sent(t) }})
 		a.sched.polled(t, sent, a.clock.Now(), err == nil && task.Status == xpilot.StatusProcessing)
 		if err != nil {
 			var apiErr *xpilot.APIError

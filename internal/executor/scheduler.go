@@ -38,6 +38,7 @@ type scheduler struct {
 	admitted  map[*node]bool      // nodes let through admit whose submit is not answered yet
 	gating    bool                // some node that will submit has inputs: admit may hold submits back
 	inLimiter int                 // submits waiting in the limiter or in flight
+	unsent    int                 // polls granted and not yet sent (see slackLocked)
 	limited   map[*node]bool      // those submits' nodes, for the forecast
 	answered  map[*node]time.Time // nodes answered, when, not yet tracked or finished
 	tasks     map[*task]bool      // running tasks
@@ -66,6 +67,7 @@ type task struct {
 	last       time.Time     // when its last poll went out; zero if none
 	waiting    bool          // blocked in next
 	inflight   bool          // granted, its poll not yet answered
+	unsent     bool          // granted, its poll not yet sent: the limiter may not count it yet
 	grant      chan pollKind // receives the grant
 	dueAt      time.Time     // dispatchLocked's scratch: when its poll fell due
 }
@@ -179,10 +181,26 @@ func (s *scheduler) next(ctx context.Context, stop <-chan struct{}, t *task) (po
 	select {
 	case <-t.grant: // granted as it gave up: hand the slot back
 		t.inflight = false
+		s.sentLocked(t)
 		s.changed()
 	default:
 	}
 	return pollKind{}, false
+}
+
+// sent notes that t's granted poll went out (or will not): from now on
+// the limiter counts it in its window, or it takes no slot.
+func (s *scheduler) sent(t *task) {
+	s.mu.Lock()
+	s.sentLocked(t)
+	s.mu.Unlock()
+}
+
+func (s *scheduler) sentLocked(t *task) {
+	if t.unsent {
+		t.unsent = false
+		s.unsent--
+	}
 }
 
 // polled notes the answer of t's poll, sent at sent and answered at
@@ -191,6 +209,7 @@ func (s *scheduler) next(ctx context.Context, stop <-chan struct{}, t *task) (po
 func (s *scheduler) polled(t *task, sent, answered time.Time, processing bool) {
 	s.mu.Lock()
 	t.inflight = false
+	s.sentLocked(t)
 	if !sent.IsZero() {
 		t.last = answered
 		if processing {
@@ -296,7 +315,8 @@ func (s *scheduler) dispatchLocked(now time.Time) time.Time {
 }
 
 func (s *scheduler) grantLocked(t *task, k pollKind) {
-	t.waiting, t.inflight = false, true
+	t.waiting, t.inflight, t.unsent = false, true, true
+	s.unsent++
 	t.grant <- k
 }
 
@@ -313,8 +333,12 @@ func (s *scheduler) slackLocked(now time.Time) (int, time.Time) {
 	}
 	// A task whose poll is in flight still counts: if that poll answers
 	// processing, the task needs another. A submit in the limiter is in
-	// st.Waiting or st.InWindow already, so pending leaves it out.
-	reserve := len(s.pending) + len(s.tasks)
+	// st.Waiting or st.InWindow already, so pending leaves it out. A poll
+	// granted but not yet sent takes a slot of its own: between the grant
+	// and the limiter's queue the limiter does not see it, and a dispatch
+	// in that gap would grant its slot again (while it waits in the
+	// limiter it is counted twice, which only delays a probe).
+	reserve := len(s.pending) + len(s.tasks) + s.unsent
 	return per - st.InWindow - st.Waiting - reserve, st.NextLeave
 }
 

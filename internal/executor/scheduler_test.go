@@ -71,6 +71,7 @@ func (fx *schedFixture) dispatch(tasks []*task) (polls, probes int, wake time.Ti
 			}
 			// The poll goes out as the client would send it: it takes a slot.
 			_ = fx.lim.Wait(context.Background(), k.prio)
+			fx.s.sent(t)
 		default:
 		}
 	}
@@ -113,6 +114,54 @@ func TestSchedulerGrantsProbesOnlyFromSlack(t *testing.T) {
 				t.Errorf("a second round granted %d polls and %d probes, want none", polls, probes)
 			}
 		})
+	}
+}
+
+// A grant reaches the limiter only when its task's goroutine gets to it.
+// The loop may run again before that (another task's answer pokes it): it
+// must not grant the same spare slots a second time.
+func TestSchedulerCountsGrantsNotYetSent(t *testing.T) {
+	fx := newSchedFixture(t, learnedState(), 13)
+	var tasks []*task
+	for range 12 {
+		tasks = append(tasks, fx.waiting("m", 0))
+	}
+	fx.clock.Set(t0.Add(21 * time.Second))
+	grants := func() (n int, granted []*task) {
+		fx.s.mu.Lock()
+		fx.s.dispatchLocked(fx.clock.Now())
+		fx.s.mu.Unlock()
+		for _, tk := range tasks {
+			select {
+			case <-tk.grant:
+				n++
+				granted = append(granted, tk)
+			default:
+			}
+		}
+		return n, granted
+	}
+	first, granted := grants()
+	if first != 5 {
+		t.Fatalf("first round granted %d probes, want the 5 spare slots", first)
+	}
+	// None of them has reached the limiter yet.
+	if again, _ := grants(); again != 0 {
+		t.Errorf("a second round before the grants were sent granted %d more, want 0", again)
+	}
+	// Once sent, they are in the window: still nothing spare.
+	for _, tk := range granted {
+		_ = fx.lim.Wait(context.Background(), xpilot.PriorityLeafPoll)
+		fx.s.sent(tk)
+	}
+	if again, _ := grants(); again != 0 {
+		t.Errorf("after the grants were sent a round granted %d more, want 0", again)
+	}
+	// One probe answers done: its task leaves and its reserved poll is spare.
+	fx.s.polled(granted[0], fx.clock.Now(), fx.clock.Now(), false)
+	fx.s.untrack(granted[0])
+	if again, _ := grants(); again != 1 {
+		t.Errorf("after one probe found its task done a round granted %d, want 1", again)
 	}
 }
 
