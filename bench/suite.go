@@ -245,7 +245,8 @@ func WriteTable(w io.Writer, rows []Row) error {
 
 // writeEstimates prints, for the first runs of one block of videos, the
 // latency quantiles estimated from the state after the run against the
-// simulator's true ones (uniform over the scenario's range).
+// run's own latencies and the simulator's true distribution (uniform over
+// the scenario's range), and what a sample of that size allows.
 func writeEstimates(w io.Writer, rows []Row) error {
 	var any bool
 	for _, r := range rows {
@@ -254,13 +255,13 @@ func writeEstimates(w io.Writer, rows []Row) error {
 	if !any {
 		return nil
 	}
-	fmt.Fprintln(w, "\nlatency quantiles learned by the first run, estimated / true (s):")
+	fmt.Fprintln(w, "\nlatency quantiles learned by the first run, estimated / the run's own / true (s), and largest relative errors:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "scenario\t")
 	for _, q := range estimateQuantiles {
 		fmt.Fprintf(tw, "q%.2f\t", q)
 	}
-	fmt.Fprintln(tw, "max error\t")
+	fmt.Fprintln(tw, "est vs true\test vs own\town vs true\texact sample of n: within 10%, median error\t")
 	for _, r := range rows {
 		e := r.Xpflow.Estimate
 		if e == nil || r.Learned {
@@ -268,9 +269,14 @@ func writeEstimates(w io.Writer, rows []Row) error {
 		}
 		fmt.Fprintf(tw, "%s\t", r.Name())
 		for i := range e.True {
-			fmt.Fprintf(tw, "%.1f / %.1f\t", e.Estimated[i], e.True[i])
+			fmt.Fprintf(tw, "%.1f / %.1f / %.1f\t", e.Estimated[i], e.Sample[i], e.True[i])
 		}
-		fmt.Fprintf(tw, "%.0f%%\t\n", 100*e.MaxError())
+		within, med := Floor(e.N, e.Lo, e.Hi, 0.10, floorDraws, 1)
+		fmt.Fprintf(tw, "%.0f%%\t%.0f%%\t%.0f%%\tn=%d: %.0f%% of draws, %.0f%%\t\n", 100*e.MaxError(), 100*e.SampleError(),
+			100*e.SamplingError(), e.N, 100*within, 100*med)
 	}
 	return tw.Flush()
 }
+
+// floorDraws is how many samples Floor draws for the table.
+const floorDraws = 20000

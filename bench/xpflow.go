@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
@@ -98,7 +99,7 @@ func applyOn(ctx context.Context, cfg Config, c clock.Clock, env *simEnv, client
 	traces := trace(env.rec, t0, lat, addrOf)
 	res.Trace = traceLines(traces)
 	res.Diag = diagnose(traces)
-	res.Estimate = estimateCheck(sc, snap)
+	res.Estimate = estimateCheck(sc, snap, asyncOf(lat, addrOf))
 	return res, nil
 }
 
@@ -123,18 +124,36 @@ var estimateQuantiles = []float64{0.25, 0.5, 0.75, 0.9}
 
 // EstimateCheck compares the latency quantiles xpflow estimates from the
 // intervals in its state with those of the simulator's true distribution
-// (uniform over the scenario's range).
+// (uniform over the scenario's range), and with those of the latencies the
+// run's own tasks really had. A run of a few tasks is a small sample: its
+// own quantiles stray from the distribution's whatever the estimator does,
+// and Floor measures by how much.
 type EstimateCheck struct {
 	Model     string
 	Estimated []float64 // seconds, at estimateQuantiles
-	True      []float64
+	True      []float64 // the distribution's
+	Sample    []float64 // the run's tasks' true latencies'
+	N         int       // how many tasks the run had
+	Lo, Hi    float64   // the distribution's range, seconds
 }
 
-// MaxError is the largest relative error over the quantiles.
-func (e EstimateCheck) MaxError() float64 {
+// MaxError is the largest relative error of the estimate against the true
+// distribution over the quantiles.
+func (e EstimateCheck) MaxError() float64 { return maxRelError(e.Estimated, e.True) }
+
+// SampleError is the largest relative error of the estimate against the
+// run's own latencies: what censored polls cost, sampling aside.
+func (e EstimateCheck) SampleError() float64 { return maxRelError(e.Estimated, e.Sample) }
+
+// SamplingError is the largest relative error of the run's own latencies
+// against the distribution: what an estimator that saw every latency
+// exactly would be off by.
+func (e EstimateCheck) SamplingError() float64 { return maxRelError(e.Sample, e.True) }
+
+func maxRelError(got, want []float64) float64 {
 	worst := 0.0
-	for i := range e.True {
-		worst = max(worst, abs(e.Estimated[i]-e.True[i])/e.True[i])
+	for i := range want {
+		worst = max(worst, abs(got[i]-want[i])/want[i])
 	}
 	return worst
 }
@@ -147,21 +166,79 @@ func abs(v float64) float64 {
 }
 
 // estimateCheck checks the estimate of a scenario made of one block of
-// videos; nil for other scenarios.
-func estimateCheck(sc Scenario, st *state.State) *EstimateCheck {
+// videos, given the true latency of each task (lat); nil for other
+// scenarios.
+func estimateCheck(sc Scenario, st *state.State, lat map[string]time.Duration) *EstimateCheck {
 	if len(sc.Blocks) != 1 || sc.Blocks[0].Kind != "video" {
 		return nil
 	}
 	b := sc.Blocks[0]
 	video, _ := sc.latencies()
 	d, n := executor.NewLatencies(st).Estimate(spec.KindVideo, b.Model, planner.PriceKey(spec.KindVideo, b.Duration))
-	if n == 0 {
+	if n == 0 || len(lat) == 0 {
 		return nil
 	}
-	e := &EstimateCheck{Model: b.Model}
+	var own []float64
+	for _, l := range lat {
+		own = append(own, l.Seconds())
+	}
+	sort.Float64s(own)
+	e := &EstimateCheck{Model: b.Model, N: len(own), Lo: video.Lo.Seconds(), Hi: video.Hi.Seconds()}
 	for _, q := range estimateQuantiles {
 		e.Estimated = append(e.Estimated, d.Quantile(q))
-		e.True = append(e.True, (video.Lo + time.Duration(q*float64(video.Hi-video.Lo))).Seconds())
+		e.True = append(e.True, e.Lo+q*(e.Hi-e.Lo))
+		e.Sample = append(e.Sample, sampleQuantile(own, q))
 	}
 	return e
+}
+
+// sampleQuantile is the q-quantile of the sorted sample xs, interpolated
+// between order statistics (Hyndman and Fan's type 7, R's default).
+func sampleQuantile(xs []float64, q float64) float64 {
+	h := float64(len(xs)-1) * q
+	i := int(h)
+	if i+1 >= len(xs) {
+		return xs[len(xs)-1]
+	}
+	return xs[i] + (h-float64(i))*(xs[i+1]-xs[i])
+}
+
+// Floor draws samples of n latencies uniform over [lo, hi] (seeded) and
+// returns how often an estimator that saw every latency of the sample
+// exactly would come within tol of the true quantiles at all of
+// estimateQuantiles, and the median of its largest relative error.
+func Floor(n int, lo, hi, tol float64, draws int, seed int64) (within, medianErr float64) {
+	rng := rand.New(rand.NewSource(seed))
+	errs := make([]float64, draws)
+	xs := make([]float64, n)
+	ok := 0
+	for k := range errs {
+		for i := range xs {
+			xs[i] = lo + rng.Float64()*(hi-lo)
+		}
+		sort.Float64s(xs)
+		worst := 0.0
+		for _, q := range estimateQuantiles {
+			want := lo + q*(hi-lo)
+			worst = max(worst, abs(sampleQuantile(xs, q)-want)/want)
+		}
+		errs[k] = worst
+		if worst <= tol {
+			ok++
+		}
+	}
+	sort.Float64s(errs)
+	return float64(ok) / float64(draws), errs[draws/2]
+}
+
+// asyncOf keeps the latencies of the tasks the run's state holds (addrOf's
+// keys): a simulator shared by two runs knows the earlier run's tasks too.
+func asyncOf(lat map[string]time.Duration, addrOf map[string]string) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for id, l := range lat {
+		if _, ok := addrOf[id]; ok {
+			out[id] = l
+		}
+	}
+	return out
 }
