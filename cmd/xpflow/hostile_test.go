@@ -87,7 +87,7 @@ func simCampaign(t *testing.T, opts ...sim.Option) (userRun, *sim.Running) {
 // finds the expiry says the one true thing; later plans show the asset as
 // expired with what -replace does, and later applies leave it alone.
 func TestExpiredLinkIsSaidOnceAndNotRetried(t *testing.T) {
-	u, run := simCampaign(t, sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond}))
+	u, run := simCampaign(t, sim.WithFaults(sim.Faults{OutputExpiry: time.Nanosecond}))
 
 	first := u.run(t, "apply", "-auto-approve")
 	if first.code != 1 || !strings.Contains(first.stdout+first.stderr, "paid and recorded") {

@@ -144,7 +144,7 @@ image "hero" {
 // state, and later plans say "expired" while later applies leave the
 // link alone and pay nothing.
 func TestExpiredOutputURLSaysOneTrueThing(t *testing.T) {
-	h := newHarness(t, setup{sim: []sim.Option{sim.WithFaults(sim.Faults{OutputExpiry: time.Millisecond})}})
+	h := newHarness(t, setup{sim: []sim.Option{sim.WithFaults(sim.Faults{OutputExpiry: time.Nanosecond})}})
 	h.write(t, `
 image "hero" {
   model  = "bytedance/seedream-4.5"
