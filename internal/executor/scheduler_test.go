@@ -55,25 +55,40 @@ func (fx *schedFixture) waiting(model string, offset time.Duration) *task {
 	return t
 }
 
-// dispatch runs one round of the scheduler at the fake clock's time and
-// returns the grants it made and when it wants to look again.
-func (fx *schedFixture) dispatch(tasks []*task) (polls, probes int, wake time.Time) {
+// grants runs one round of the scheduler at the fake clock's time and
+// returns the tasks it granted, what for, and when it wants to look
+// again. The grants are not sent: the limiter does not see them yet.
+func (fx *schedFixture) grants(tasks []*task) (granted []*task, kinds []pollKind, wake time.Time) {
 	fx.s.mu.Lock()
 	wake = fx.s.dispatchLocked(fx.clock.Now())
 	fx.s.mu.Unlock()
 	for _, t := range tasks {
 		select {
 		case k := <-t.grant:
-			if k.probe {
-				probes++
-			} else {
-				polls++
-			}
-			// The poll goes out as the client would send it: it takes a slot.
-			_ = fx.lim.Wait(context.Background(), k.prio)
-			fx.s.sent(t)
+			granted, kinds = append(granted, t), append(kinds, k)
 		default:
 		}
+	}
+	return granted, kinds, wake
+}
+
+// send sends t's granted poll as the client would: it takes a slot.
+func (fx *schedFixture) send(t *task, k pollKind) {
+	_ = fx.lim.Wait(context.Background(), k.prio)
+	fx.s.sent(t)
+}
+
+// dispatch runs one round of the scheduler, sends what it granted and
+// counts it.
+func (fx *schedFixture) dispatch(tasks []*task) (polls, probes int, wake time.Time) {
+	granted, kinds, wake := fx.grants(tasks)
+	for i, t := range granted {
+		if kinds[i].probe {
+			probes++
+		} else {
+			polls++
+		}
+		fx.send(t, kinds[i])
 	}
 	return polls, probes, wake
 }
@@ -127,41 +142,26 @@ func TestSchedulerCountsGrantsNotYetSent(t *testing.T) {
 		tasks = append(tasks, fx.waiting("m", 0))
 	}
 	fx.clock.Set(t0.Add(21 * time.Second))
-	grants := func() (n int, granted []*task) {
-		fx.s.mu.Lock()
-		fx.s.dispatchLocked(fx.clock.Now())
-		fx.s.mu.Unlock()
-		for _, tk := range tasks {
-			select {
-			case <-tk.grant:
-				n++
-				granted = append(granted, tk)
-			default:
-			}
-		}
-		return n, granted
-	}
-	first, granted := grants()
-	if first != 5 {
-		t.Fatalf("first round granted %d probes, want the 5 spare slots", first)
+	granted, kinds, _ := fx.grants(tasks)
+	if len(granted) != 5 {
+		t.Fatalf("first round granted %d probes, want the 5 spare slots", len(granted))
 	}
 	// None of them has reached the limiter yet.
-	if again, _ := grants(); again != 0 {
-		t.Errorf("a second round before the grants were sent granted %d more, want 0", again)
+	if again, _, _ := fx.grants(tasks); len(again) != 0 {
+		t.Errorf("a second round before the grants were sent granted %d more, want 0", len(again))
 	}
 	// Once sent, they are in the window: still nothing spare.
-	for _, tk := range granted {
-		_ = fx.lim.Wait(context.Background(), xpilot.PriorityLeafPoll)
-		fx.s.sent(tk)
+	for i, tk := range granted {
+		fx.send(tk, kinds[i])
 	}
-	if again, _ := grants(); again != 0 {
-		t.Errorf("after the grants were sent a round granted %d more, want 0", again)
+	if again, _, _ := fx.grants(tasks); len(again) != 0 {
+		t.Errorf("after the grants were sent a round granted %d more, want 0", len(again))
 	}
 	// One probe answers done: its task leaves and its reserved poll is spare.
 	fx.s.polled(granted[0], fx.clock.Now(), fx.clock.Now(), false)
 	fx.s.untrack(granted[0])
-	if again, _ := grants(); again != 1 {
-		t.Errorf("after one probe found its task done a round granted %d, want 1", again)
+	if again, _, _ := fx.grants(tasks); len(again) != 1 {
+		t.Errorf("after one probe found its task done a round granted %d, want 1", len(again))
 	}
 }
 
@@ -379,24 +379,21 @@ func (fx *schedFixture) admitting(nd *node, stop <-chan struct{}) <-chan struct{
 	}
 }
 
-// held reports whether ch stays open for a moment: admit did not return.
-func held(ch <-chan struct{}) bool {
+// closedWithin reports whether ch is closed within d.
+func closedWithin(ch <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-ch:
-		return false
-	case <-time.After(50 * time.Millisecond):
 		return true
+	case <-time.After(d):
+		return false
 	}
 }
 
-func returned(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	case <-time.After(2 * time.Second):
-		return false
-	}
-}
+// held reports whether ch stays open for a moment: admit did not return.
+func held(ch <-chan struct{}) bool { return !closedWithin(ch, 50*time.Millisecond) }
+
+// returned reports whether ch closes within 2 s: admit returned.
+func returned(ch <-chan struct{}) bool { return closedWithin(ch, 2*time.Second) }
 
 // TestAdmitHoldsALeafWhileTheChainNeedsTheWindow drives admit by hand: a
 // clip (rank 90) waits while the window's free slots do not exceed what
