@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -153,16 +154,9 @@ func (e EstimateCheck) SamplingError() float64 { return maxRelError(e.Sample, e.
 func maxRelError(got, want []float64) float64 {
 	worst := 0.0
 	for i := range want {
-		worst = max(worst, abs(got[i]-want[i])/want[i])
+		worst = max(worst, math.Abs(got[i]-want[i])/want[i])
 	}
 	return worst
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // estimateCheck checks the estimate of a scenario made of one block of
@@ -211,17 +205,21 @@ func Floor(n int, lo, hi, tol float64, draws int, seed int64) (within, medianErr
 	rng := rand.New(rand.NewSource(seed))
 	errs := make([]float64, draws)
 	xs := make([]float64, n)
+	want := make([]float64, len(estimateQuantiles))
+	got := make([]float64, len(estimateQuantiles))
+	for j, q := range estimateQuantiles {
+		want[j] = lo + q*(hi-lo)
+	}
 	ok := 0
 	for k := range errs {
 		for i := range xs {
 			xs[i] = lo + rng.Float64()*(hi-lo)
 		}
 		sort.Float64s(xs)
-		worst := 0.0
-		for _, q := range estimateQuantiles {
-			want := lo + q*(hi-lo)
-			worst = max(worst, abs(sampleQuantile(xs, q)-want)/want)
+		for j, q := range estimateQuantiles {
+			got[j] = sampleQuantile(xs, q)
 		}
+		worst := maxRelError(got, want)
 		errs[k] = worst
 		if worst <= tol {
 			ok++
