@@ -432,9 +432,14 @@ func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
 		k := math.Max(t.known, g.seen)
 		return s.spaced(t, t.submitted.Add(duration(math.Max(k*fineStep, ladderStart(t.kind)))))
 	}
-	age, ok := d.CondQuantile(t.known, s.probeQuantileLocked(slack))
+	q := s.probeQuantileLocked(slack)
+	age, ok := d.CondQuantile(t.known, q)
 	if !ok {
-		return time.Time{} // past everything seen: the due poll backs off
+		// Past everything seen, the due poll backs off (a quarter of
+		// the age, up to 30 s); a probe goes at the same fraction of
+		// that wait as at the quantile, so that a spare window does
+		// not leave the slowest task unpolled for the whole backoff.
+		age = t.known + q*backoff(t.known)
 	}
 	return s.spaced(t, t.submitted.Add(duration(age)))
 }

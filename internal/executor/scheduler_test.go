@@ -476,3 +476,43 @@ func TestAdmitLetsGoOnStopAndAfterMaxGate(t *testing.T) {
 		t.Fatal("the held submit went before maxGate")
 	}
 }
+
+// A task that outlives every latency seen is due only after a backoff (a
+// quarter of its age). In scripts/bench.sh sched ("chain 3 (learned)") the
+// slowest video, seen processing at 93 s past the learned 10-90 s, waited
+// 23 s for its next poll with the window nearly empty, and the run ended
+// 20 s after it was done. Spare slots now probe it at a fraction of that
+// wait: the probe quantile (0.1 with slack to spare, up to the median).
+func TestSchedulerProbesATaskPastEverythingSeen(t *testing.T) {
+	tests := map[string]struct {
+		used    int     // requests in the window
+		probeAt float64 // seconds after t0
+	}{
+		// 28 slots free, one task: the 0.1 quantile, 35 + 0.1 x 8.75 s,
+		// but no sooner than 3 s after its last poll.
+		"window spare": {used: 1, probeAt: 38},
+		// One slot spare for the one task: the median, 35 + 0.5 x 8.75 s.
+		"one spare slot": {used: 28, probeAt: 39.375},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			fx := newSchedFixture(t, learnedState(), tc.used)
+			tk := fx.waiting("m", 0)
+			fx.s.mu.Lock()
+			tk.known, tk.last = 35, t0.Add(35*time.Second)
+			fx.s.mu.Unlock()
+			fx.clock.Set(t0.Add(36 * time.Second))
+			polls, probes, wake := fx.dispatch([]*task{tk})
+			if polls+probes != 0 {
+				t.Fatalf("at 36 s: %d polls and %d probes, want none", polls, probes)
+			}
+			if want := t0.Add(duration(tc.probeAt)); wake.Sub(want).Abs() > time.Millisecond {
+				t.Fatalf("wakes at %v, want %gs (the due poll backs off to 43.75 s)", wake.Sub(t0), tc.probeAt)
+			}
+			fx.clock.Set(wake)
+			if polls, probes, _ := fx.dispatch([]*task{tk}); polls != 0 || probes != 1 {
+				t.Errorf("at %v: %d polls and %d probes, want one probe", wake.Sub(t0), polls, probes)
+			}
+		})
+	}
+}
