@@ -78,6 +78,19 @@ func backoff(elapsed float64) float64 {
 	return math.Min(math.Max(elapsed/4, MinPollInterval.Seconds()), 30)
 }
 
+// ageAt returns the age (seconds since submit) at quantile q of d's
+// latency given that a task was seen processing at age known. Past
+// everything d holds it is frac of the backoff after known: the whole of
+// it for a due poll, the probe's quantile of it for a probe, so that a
+// spare window does not leave the slowest task unpolled for the whole
+// backoff.
+func ageAt(d *Dist, known, q, frac float64) float64 {
+	if v, ok := d.CondQuantile(known, q); ok {
+		return v
+	}
+	return known + frac*backoff(known)
+}
+
 // nextPoll returns the age (seconds since submit) at which a task last seen
 // processing at age known should next be polled, at quantile q of the
 // estimate d built from n observations.
@@ -86,10 +99,7 @@ func backoff(elapsed float64) float64 {
 // it polls no sooner than guard times the slowest observation (its
 // interval's midpoint).
 func nextPoll(d *Dist, n int, known, q, guard float64) float64 {
-	v, ok := d.CondQuantile(known, q)
-	if !ok {
-		v = known + backoff(known)
-	}
+	v := ageAt(d, known, q, 1)
 	if n > 0 && n < minLearned {
 		if at := guard * d.SlowestMid(); known < at {
 			v = math.Max(v, at)

@@ -416,7 +416,8 @@ func (s *scheduler) scoutLocked(t *task) bool {
 }
 
 // probeAtLocked is when a probe of t would be worth its slot, given the
-// slack: at the median of the estimate given how long t has run. A model
+// slack: at the probe quantile of the estimate given how long t has run
+// (past everything seen, that fraction of the due poll's backoff). A model
 // with no observation has its oldest task climb the learning ladder (see
 // dueLocked); a probe of a task of the same age would mostly learn the same
 // thing, so the others get none.
@@ -433,15 +434,7 @@ func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
 		return s.spaced(t, t.submitted.Add(duration(math.Max(k*fineStep, ladderStart(t.kind)))))
 	}
 	q := s.probeQuantileLocked(slack)
-	age, ok := d.CondQuantile(t.known, q)
-	if !ok {
-		// Past everything seen, the due poll backs off (a quarter of
-		// the age, up to 30 s); a probe goes at the same fraction of
-		// that wait as at the quantile, so that a spare window does
-		// not leave the slowest task unpolled for the whole backoff.
-		age = t.known + q*backoff(t.known)
-	}
-	return s.spaced(t, t.submitted.Add(duration(age)))
+	return s.spaced(t, t.submitted.Add(duration(ageAt(d, t.known, q, q))))
 }
 
 // probeQuantileLocked is the quantile probes go at: the median, lower
