@@ -416,12 +416,13 @@ func (s *scheduler) scoutLocked(t *task) bool {
 }
 
 // probeAtLocked is when a probe of t would be worth its slot, given the
-// slack: at the probe quantile of the estimate given how long t has run
-// (past everything seen, that fraction of the due poll's backoff). A model
+// slack and the probe quantile q (probeQuantileLocked): at quantile q of
+// the estimate given how long t has run (past everything seen, that
+// fraction of the due poll's backoff). A model
 // with no observation has its oldest task climb the learning ladder (see
 // dueLocked); a probe of a task of the same age would mostly learn the same
 // thing, so the others get none.
-func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
+func (s *scheduler) probeAtLocked(t *task, slack int, q float64) time.Time {
 	d, n := s.estimate(t)
 	if n == 0 {
 		// While most of the window is spare, the ladder's scout is also
@@ -433,7 +434,6 @@ func (s *scheduler) probeAtLocked(t *task, slack int) time.Time {
 		k := math.Max(t.known, g.seen)
 		return s.spaced(t, t.submitted.Add(duration(math.Max(k*fineStep, ladderStart(t.kind)))))
 	}
-	q := s.probeQuantileLocked(slack)
 	return s.spaced(t, t.submitted.Add(duration(ageAt(d, t.known, q, q))))
 }
 
@@ -456,11 +456,12 @@ func (s *scheduler) probeQuantileLocked(slack int) float64 {
 func (s *scheduler) probeCandidateLocked(now time.Time, slack int) (*task, time.Time) {
 	var best *task
 	var bestAt, next time.Time
+	q := s.probeQuantileLocked(slack)
 	for t := range s.tasks {
 		if !t.waiting || t.inflight {
 			continue
 		}
-		at := s.probeAtLocked(t, slack)
+		at := s.probeAtLocked(t, slack, q)
 		if at.IsZero() {
 			continue
 		}
