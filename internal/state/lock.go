@@ -127,23 +127,44 @@ func writeLockInfo(lockPath string, data []byte) error {
 	return errors.Join(err, f.Close())
 }
 
-// lockedError reads the holder from the lock file.
+// holderReads and holderWait bound how long lockedError waits for a holder
+// that has taken the lock but not yet recorded itself: it writes its
+// record right after taking the lock, so a refusal read in between would
+// otherwise say "holder unknown" (seen when two applies start at once).
+const (
+	holderReads = 10
+	holderWait  = 10 * time.Millisecond
+)
+
+// lockedError reads the holder from the lock file, waiting briefly for
+// a holder that has not recorded itself yet.
 func lockedError(lockPath, statePath string) *LockedError {
 	e := &LockedError{Path: statePath}
+	for i := 0; i < holderReads; i++ {
+		if i > 0 {
+			time.Sleep(holderWait)
+		}
+		if info, ok := readLockInfo(lockPath); ok {
+			e.PID, e.Host, e.Started = info.PID, info.Host, info.Started
+			return e
+		}
+	}
+	return e
+}
+
+// readLockInfo reads the holder's record; ok is false while there is none.
+func readLockInfo(lockPath string) (lockInfo, bool) {
+	var info lockInfo
 	f, err := os.Open(lockPath)
 	if err != nil {
-		return e
+		return info, false
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, 1<<16))
-	if err != nil {
-		return e
+	if err != nil || json.Unmarshal(data, &info) != nil || info.PID == 0 {
+		return info, false
 	}
-	var info lockInfo
-	if json.Unmarshal(data, &info) == nil {
-		e.PID, e.Host, e.Started = info.PID, info.Host, info.Started
-	}
-	return e
+	return info, true
 }
 
 // release empties the lock file, so it names no stale holder, and unlocks
