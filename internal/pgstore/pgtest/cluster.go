@@ -27,9 +27,23 @@ type Cluster struct {
 	Socket string // the socket directory
 }
 
-// NewCluster creates and starts a cluster, stopped at the end of the test.
-// Without EnvBinDir the test skips, or fails under CI.
+// NewCluster creates and starts a cluster that trusts every local
+// connection, stopped at the end of the test. Without EnvBinDir the test
+// skips, or fails under CI.
 func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	return newCluster(t, "")
+}
+
+// NewClusterWithPassword is NewCluster where every connection must give
+// password (SCRAM): a connection string without it, or with another, is
+// refused. Conn holds no password.
+func NewClusterWithPassword(t testing.TB, password string) *Cluster {
+	t.Helper()
+	return newCluster(t, password)
+}
+
+func newCluster(t testing.TB, password string) *Cluster {
 	t.Helper()
 	bin := os.Getenv(EnvBinDir)
 	if bin == "" {
@@ -51,14 +65,26 @@ func NewCluster(t testing.TB) *Cluster {
 	if err := os.Mkdir(c.Socket, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	auth := []string{"--auth=trust"}
+	if password != "" {
+		pwfile := filepath.Join(dir, "pwfile")
+		if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		auth = []string{"--auth=scram-sha-256", "--pwfile=" + pwfile}
+	}
 	if c.user != "" && os.Geteuid() == 0 {
 		if err := exec.Command("chown", "-R", c.user, dir).Run(); err != nil {
 			t.Fatalf("chown %s: %v", dir, err)
 		}
 	}
-	if out, err := c.command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "xpflow",
-		"--auth=trust", "-E", "UTF8", "--locale=C.UTF-8").CombinedOutput(); err != nil {
+	args := append([]string{"-D", filepath.Join(dir, "data"), "-U", "xpflow"}, auth...)
+	args = append(args, "-E", "UTF8", "--locale=C.UTF-8")
+	if out, err := c.command(filepath.Join(bin, "initdb"), args...).CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	if password != "" {
+		_ = os.Remove(filepath.Join(dir, "pwfile"))
 	}
 	c.Start()
 	c.Conn = "host=" + c.Socket + " user=xpflow dbname=postgres sslmode=disable"
