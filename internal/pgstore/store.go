@@ -92,6 +92,12 @@ func Open(ctx context.Context, conn, campaign string, opt Options) (*Store, erro
 	if err != nil {
 		return nil, s.fail("connecting", err)
 	}
+	// The pool connects lazily: without a ping a refused password would
+	// first show as a failure to migrate the schema.
+	if err := s.pool.Ping(ctx); err != nil {
+		s.pool.Close()
+		return nil, s.fail("connecting", err)
+	}
 	if err := Migrate(ctx, s.pool); err != nil {
 		s.pool.Close()
 		return nil, s.fail("migrating the schema", err)

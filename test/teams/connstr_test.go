@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xpflow/xpflow/internal/pgstore"
+	"github.com/xpflow/xpflow/internal/pgstore/pgtest"
 )
 
 // specPassword is written in the spec's conn_str: it must appear nowhere
@@ -86,6 +89,86 @@ func TestConnStrOverriddenAndNeverShown(t *testing.T) {
 		b, err := os.ReadFile(p)
 		if err == nil && bytes.Contains(b, []byte(specPassword)) {
 			t.Errorf("%s holds the spec's password", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConnStrPasswordAuthenticatesAndIsNeverShown: on a server that
+// refuses any connection without the right password, an apply with no
+// XPFLOW_BACKEND_CONN connects with the password written in the spec's
+// conn_str and records the campaign; a wrong password fails, naming the
+// server; neither password appears in any output, record or file.
+func TestConnStrPasswordAuthenticatesAndIsNeverShown(t *testing.T) {
+	const wrongPassword = "wrong-SECRET-pw-3k"
+	cluster := pgtest.NewClusterWithPassword(t, specPassword)
+	// The server checks the password: without it, or with another, no
+	// connection.
+	for _, conn := range []string{cluster.Conn, cluster.Conn + " password=" + wrongPassword} {
+		if s, err := pgstore.Open(context.Background(), conn, "launch", pgstore.Options{Runner: "test"}); err == nil {
+			s.Close()
+			t.Fatalf("connected with %q: the server does not check passwords", strings.ReplaceAll(conn, wrongPassword, "***"))
+		}
+	}
+	run := startSim(t)
+	tm := &team{t: t, conn: cluster.Conn + " password=" + specPassword, n: 1}
+	t.Cleanup(tm.checkSecrets)
+	dir := tm.machine()
+	spec := filepath.Join(dir, "campaign.xp.hcl")
+	src, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withConn := func(pw string) {
+		t.Helper()
+		b := bytes.Replace(src, []byte(`campaign = "launch"`), []byte(`campaign = "launch"
+    conn_str = "`+cluster.Conn+` password=`+pw+`"`), 1)
+		if err := os.WriteFile(spec, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noOverride := []string{"XPFLOW_BACKEND_CONN="}
+	withConn(wrongPassword)
+	bad := tm.start("r1", run.URL, apiKey, noOverride, "apply", "-auto-approve", "-json", dir)
+	if code := bad.wait(t, time.Minute); code == 0 {
+		t.Fatalf("apply with a wrong password in the spec's conn_str succeeded:\n%s", bad.stdout)
+	}
+	if all := bad.stdout.String() + bad.stderr.String(); !strings.Contains(all, cluster.Socket) || !strings.Contains(all, ": connecting: ") {
+		t.Errorf("the failure does not say it could not connect to the server:\n%s", all)
+	}
+	withConn(specPassword)
+	ok := tm.start("r1", run.URL, apiKey, noOverride, "apply", "-auto-approve", "-json", dir)
+	if code := ok.wait(t, time.Minute); code != 0 {
+		t.Fatalf("apply with the spec's conn_str exited %d\nstderr:\n%s", code, ok.stderr)
+	}
+	st, err := tm.store().Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Assets) != 3 {
+		t.Errorf("the campaign holds %d assets, want 3", len(st.Assets))
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{bad.stdout.String(), bad.stderr.String(), ok.stdout.String(), ok.stderr.String(), string(state)} {
+		for _, pw := range []string{specPassword, wrongPassword} {
+			if strings.Contains(out, pw) {
+				t.Errorf("a password written in the spec shows in:\n%s", out)
+			}
+		}
+	}
+	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || p == spec {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && (bytes.Contains(b, []byte(specPassword)) || bytes.Contains(b, []byte(wrongPassword))) {
+			t.Errorf("%s holds a password written in the spec", p)
 		}
 		return err
 	})
