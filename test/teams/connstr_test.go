@@ -56,18 +56,7 @@ func TestConnStrOverriddenAndNeverShown(t *testing.T) {
 	if events == 0 {
 		t.Errorf("apply -json printed no JSON event:\n%s", ok.stdout)
 	}
-	st, err := tm.store().Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Assets) != 3 {
-		t.Errorf("the campaign on the server of XPFLOW_BACKEND_CONN holds %d assets, want 3", len(st.Assets))
-	}
-	state, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs = append(outputs, string(state))
+	outputs = append(outputs, campaignJSON(t, tm, 3))
 	// Without the override, the spec's conn_str is used, and fails.
 	bad := tm.start("r2", run.URL, apiKey, []string{"XPFLOW_BACKEND_CONN="}, "apply", "-auto-approve", "-json", dir)
 	if code := bad.wait(t, time.Minute); code == 0 {
@@ -77,18 +66,47 @@ func TestConnStrOverriddenAndNeverShown(t *testing.T) {
 		t.Errorf("the failure does not say which server it could not reach:\n%s", all)
 	}
 	outputs = append(outputs, bad.stdout.String(), bad.stderr.String())
-	for _, out := range outputs {
-		if strings.Contains(out, specPassword) {
-			t.Errorf("the spec's password shows in:\n%s", out)
+	checkNotShown(t, dir, spec, outputs, specPassword)
+}
+
+// campaignJSON reads the team's campaign, checks it holds want assets and
+// returns it as JSON, to be searched for secrets.
+func campaignJSON(t *testing.T, tm *team, want int) string {
+	t.Helper()
+	st, err := tm.store().Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Assets) != want {
+		t.Errorf("the campaign holds %d assets, want %d", len(st.Assets), want)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkNotShown fails t if any secret is in outputs or in a file under dir
+// other than the spec that holds them.
+func checkNotShown(t *testing.T, dir, spec string, outputs []string, secrets ...string) {
+	t.Helper()
+	for _, sec := range secrets {
+		for _, out := range outputs {
+			if strings.Contains(out, sec) {
+				t.Errorf("a password written in the spec shows in:\n%s", out)
+			}
 		}
 	}
-	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() || p == spec {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(specPassword)) {
-			t.Errorf("%s holds the spec's password", p)
+		for _, sec := range secrets {
+			if err == nil && bytes.Contains(b, []byte(sec)) {
+				t.Errorf("%s holds a password written in the spec", p)
+			}
 		}
 		return err
 	})
@@ -144,35 +162,6 @@ func TestConnStrPasswordAuthenticatesAndIsNeverShown(t *testing.T) {
 	if code := ok.wait(t, time.Minute); code != 0 {
 		t.Fatalf("apply with the spec's conn_str exited %d\nstderr:\n%s", code, ok.stderr)
 	}
-	st, err := tm.store().Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Assets) != 3 {
-		t.Errorf("the campaign holds %d assets, want 3", len(st.Assets))
-	}
-	state, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{bad.stdout.String(), bad.stderr.String(), ok.stdout.String(), ok.stderr.String(), string(state)} {
-		for _, pw := range []string{specPassword, wrongPassword} {
-			if strings.Contains(out, pw) {
-				t.Errorf("a password written in the spec shows in:\n%s", out)
-			}
-		}
-	}
-	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() || p == spec {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err == nil && (bytes.Contains(b, []byte(specPassword)) || bytes.Contains(b, []byte(wrongPassword))) {
-			t.Errorf("%s holds a password written in the spec", p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	outputs := []string{bad.stdout.String(), bad.stderr.String(), ok.stdout.String(), ok.stderr.String(), campaignJSON(t, tm, 3)}
+	checkNotShown(t, dir, spec, outputs, specPassword, wrongPassword)
 }
