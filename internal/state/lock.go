@@ -104,7 +104,7 @@ func acquireLock(lockPath, statePath string) (*fileLock, error) {
 		return nil, fmt.Errorf("locking %s: %w", lockPath, err)
 	}
 	if !ok {
-		return nil, lockedError(lockPath, statePath)
+		return nil, lockedError(lockPath, statePath, time.Sleep)
 	}
 	host, _ := os.Hostname()
 	info, _ := json.Marshal(lockInfo{PID: os.Getpid(), Host: host, Started: time.Now().Round(time.Second)})
@@ -136,13 +136,14 @@ const (
 	holderWait  = 10 * time.Millisecond
 )
 
-// lockedError reads the holder from the lock file, waiting briefly for
-// a holder that has not recorded itself yet.
-func lockedError(lockPath, statePath string) *LockedError {
+// lockedError reads the holder from the lock file, waiting briefly (with
+// wait, time.Sleep outside tests) for a holder that has not recorded
+// itself yet.
+func lockedError(lockPath, statePath string, wait func(time.Duration)) *LockedError {
 	e := &LockedError{Path: statePath}
 	for i := 0; i < holderReads; i++ {
 		if i > 0 {
-			time.Sleep(holderWait)
+			wait(holderWait)
 		}
 		if info, ok := readLockInfo(lockPath); ok {
 			e.PID, e.Host, e.Started = info.PID, info.Host, info.Started

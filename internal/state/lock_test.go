@@ -175,3 +175,50 @@ func TestOtherProcessHoldsLock(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestLockedErrorWaitsForTheHolderToRecordItself: the holder writes its
+// record just after taking the lock, so a refusal may find the lock file
+// empty (or truncated mid-write). The refusal reads it again between
+// waits, and names the holder once it is there; with no record at all
+// it gives up after holderReads reads.
+func TestLockedErrorWaitsForTheHolderToRecordItself(t *testing.T) {
+	record, err := json.Marshal(lockInfo{PID: 4242, Host: "h", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		writeAt   int // the wait during which the holder records itself; 0 never
+		wantPID   int
+		wantWaits int
+	}{
+		"recorded after two waits": {writeAt: 2, wantPID: 4242, wantWaits: 2},
+		"never recorded":           {writeAt: 0, wantPID: 0, wantWaits: holderReads - 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			lockPath := statePath(t) + ".lock"
+			// Half a record, as between the holder's truncate and write.
+			if err := os.WriteFile(lockPath, record[:len(record)/2], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			waits := 0
+			e := lockedError(lockPath, "state.json", func(d time.Duration) {
+				if d != holderWait {
+					t.Errorf("waited %v, want %v", d, holderWait)
+				}
+				waits++
+				if waits == tc.writeAt {
+					if err := os.WriteFile(lockPath, record, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+			if e.PID != tc.wantPID || waits != tc.wantWaits {
+				t.Errorf("PID %d after %d waits, want %d after %d", e.PID, waits, tc.wantPID, tc.wantWaits)
+			}
+			if tc.wantPID != 0 && e.Host != "h" {
+				t.Errorf("host %q, want h", e.Host)
+			}
+		})
+	}
+}
