@@ -103,12 +103,15 @@ func checkNotShown(t *testing.T, dir, spec string, outputs []string, secrets ...
 			return err
 		}
 		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
 		for _, sec := range secrets {
-			if err == nil && bytes.Contains(b, []byte(sec)) {
+			if bytes.Contains(b, []byte(sec)) {
 				t.Errorf("%s holds a password written in the spec", p)
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +135,7 @@ func TestConnStrPasswordAuthenticatesAndIsNeverShown(t *testing.T) {
 		}
 	}
 	run := startSim(t)
-	tm := &team{t: t, conn: cluster.Conn + " password=" + specPassword, n: 1}
-	t.Cleanup(tm.checkSecrets)
+	tm := newTeamWith(t, 1, cluster.Conn, specPassword)
 	dir := tm.machine()
 	spec := filepath.Join(dir, "campaign.xp.hcl")
 	src, err := os.ReadFile(spec)

@@ -64,7 +64,12 @@ func newTeam(t *testing.T, n int) *team {
 
 // newTeamOn is newTeam on the database of conn.
 func newTeamOn(t *testing.T, n int, conn string) *team {
-	tm := &team{t: t, conn: conn + " password=" + dbPassword, n: n}
+	return newTeamWith(t, n, conn, dbPassword)
+}
+
+// newTeamWith is newTeamOn where the runners give password.
+func newTeamWith(t *testing.T, n int, conn, password string) *team {
+	tm := &team{t: t, conn: conn + " password=" + password, n: n}
 	t.Cleanup(tm.checkSecrets)
 	return tm
 }
