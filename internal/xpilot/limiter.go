@@ -247,6 +247,41 @@ func (l *Limiter) Stats() LimiterStats {
 	return st
 }
 
+// Leaving returns how many requests now in the window leave it by by (this
+// process's answered ones and, with a shared window, the other processes'),
+// and when the next one after those leaves; zero if none does. A request in
+// flight never leaves before it is answered, so it is not counted.
+func (l *Limiter) Leaving(by time.Time) (n int, next time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	l.pruneLocked(now)
+	var others []time.Time
+	if sh := l.shared; sh != nil {
+		for _, end := range sh.others {
+			if end.After(now) {
+				others = append(others, end)
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < l.leaves.len() || j < len(others) {
+		var at time.Time
+		if j >= len(others) || (i < l.leaves.len() && l.leaves.at(i).Before(others[j])) {
+			at = l.leaves.at(i)
+			i++
+		} else {
+			at = others[j]
+			j++
+		}
+		if at.After(by) {
+			return n, at
+		}
+		n++
+	}
+	return n, time.Time{}
+}
+
 func (l *Limiter) enqueueLocked(w *waiter) {
 	i := sort.Search(len(l.queue), func(i int) bool {
 		q := l.queue[i]

@@ -312,3 +312,49 @@ func TestLimiterOpenGrantHoldsTheWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestLimiterLeaving: the scheduler asks how many slots leave the window
+// by a time. A request still in flight holds its slot until answered, so
+// it never counts.
+func TestLimiterLeaving(t *testing.T) {
+	f := clock.NewFake(t0)
+	l := NewLimiter(30, f)
+	for range 3 {
+		if err := l.Wait(context.Background(), PrioritySubmit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Advance(5 * time.Second)
+	for range 2 {
+		if err := l.Wait(context.Background(), PrioritySubmit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.acquire(context.Background(), PrioritySubmit, true); err != nil { // in flight
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		by   time.Duration
+		n    int
+		next time.Duration // 0: none
+	}{
+		{by: 59 * time.Second, n: 0, next: 60 * time.Second},
+		{by: 60 * time.Second, n: 3, next: 65 * time.Second},
+		{by: 64 * time.Second, n: 3, next: 65 * time.Second},
+		{by: 65 * time.Second, n: 5},
+	} {
+		n, next := l.Leaving(t0.Add(tc.by))
+		var wantNext time.Time
+		if tc.next != 0 {
+			wantNext = t0.Add(tc.next)
+		}
+		if n != tc.n || !next.Equal(wantNext) {
+			t.Errorf("Leaving(t0+%v) = %d, t0+%v; want %d, t0+%v", tc.by, n, next.Sub(t0), tc.n, tc.next)
+		}
+	}
+	// Once the first three have left, they are gone from the count.
+	f.Set(t0.Add(62 * time.Second))
+	if n, next := l.Leaving(t0.Add(65 * time.Second)); n != 2 || !next.IsZero() {
+		t.Errorf("at 62 s Leaving(t0+65s) = %d, %v; want 2 and none after", n, next)
+	}
+}

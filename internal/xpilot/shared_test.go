@@ -75,6 +75,10 @@ func TestSharedLimiterCountsOtherProcesses(t *testing.T) {
 		NextLeave: t0.Add(window.Window + window.Grace)}, st); diff != "" {
 		t.Errorf("b's stats while a fills the window (-want +got):\n%s", diff)
 	}
+	// a's three leave b's window a Grace after a minute, b's own two at 70 s.
+	if n, next := b.Leaving(t0.Add(window.Window + window.Grace)); n != 3 || !next.Equal(t0.Add(70*time.Second)) {
+		t.Errorf("b.Leaving(a minute and a Grace) = %d, t0+%v; want 3, t0+70s", n, next.Sub(t0))
+	}
 	n := <-b.Notes()
 	if want := "waiting: 3 requests from other xpflow runs in the last minute"; !n.Waiting || n.Others != 3 || n.String() != want {
 		t.Errorf("note = %+v %q, want waiting on 3 others: %q", n, n, want)
